@@ -1,0 +1,57 @@
+# make serve: set up .venv and serve the shipped data on http://127.0.0.1:$(PORT)
+# make test:  set up .venv with the test extras and run the whole suite
+PYTHON ?= python3
+PORT ?= 8000
+HOST ?= 127.0.0.1
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: serve test lint format bench fuzz load clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+serve: $(STAMP)
+	$(BIN)/feeds serve --host $(HOST) --port $(PORT)
+
+test: $(STAMP)
+	$(BIN)/ruff check feeds tests wsgi.py
+	$(BIN)/ruff format --check feeds tests wsgi.py
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check feeds tests wsgi.py
+
+format: $(STAMP)
+	$(BIN)/ruff format feeds tests wsgi.py
+	$(BIN)/ruff check --fix feeds tests wsgi.py
+
+# Speed and memory against Hugo (builds) and nginx (serving), one table; see bench/bench.py.
+bench: $(STAMP)
+	@command -v wrk >/dev/null && command -v hugo >/dev/null && command -v nginx >/dev/null || \
+	  { [ "$$(id -u)" = 0 ] && apt-get install -y -q wrk hugo nginx >/dev/null 2>&1 || true; }
+	$(BIN)/python bench/bench.py
+
+# A bounded atheris run over the parser and every renderer.
+FUZZ_SECONDS ?= 60
+fuzz: $(STAMP)
+	$(BIN)/python -m pip install --quiet 'atheris>=2.3,<4'
+	$(BIN)/python fuzz/fuzz_feeds.py -max_total_time=$(FUZZ_SECONDS) -max_len=4096
+
+clean:
+	rm -rf $(VENV) .pytest_cache build *.egg-info
+
+# A bounded load run with wrk against the production server, then again while the data is
+# rewritten every second; see load/run.py. LOAD_SECONDS (default 30) sets each phase's length.
+load: $(STAMP)
+	@if ! command -v wrk >/dev/null 2>&1; then \
+	  echo "make load: skipped: wrk is not installed (apt-get install wrk)"; \
+	else \
+	  $(BIN)/python load/run.py; \
+	fi

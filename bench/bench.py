@@ -1,0 +1,256 @@
+"""``make bench``: measure parse/tag/index, builds against Hugo, and serving against nginx.
+
+Everything runs in one process and one session, so every ratio compares numbers measured on
+the same machine in the same minute. Comparisons whose program is missing are skipped with
+the reason printed. Sizes come from BENCH_SIZES (default 1000,10000,100000).
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+GEN = ROOT.parent / "shared" / "bench" / "gen_articles.py"
+WORK = ROOT / ".bench"
+BASE = "https://news.example.org"
+PY = sys.executable
+FEEDS = [PY, "-m", "feeds.cli"]
+
+
+@dataclass
+class Row:
+    what: str
+    value: str
+    note: str = ""
+
+
+rows: list[Row] = []
+
+
+def say(what: str, value: str, note: str = "") -> None:
+    rows.append(Row(what, value, note))
+    print(f"  {what:<58} {value:>14}  {note}", flush=True)
+
+
+def skip(what: str, reason: str) -> None:
+    say(what, "skipped", reason)
+
+
+def run_measured(cmd: list[str], **kwargs) -> tuple[float, float, subprocess.CompletedProcess | None]:
+    """Wall time (s) and peak RSS (MiB) of one child process."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kwargs)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - started
+    out, err = proc.stdout.read(), proc.stderr.read()
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed ({code}):\n{err.decode(errors='replace')[-2000:]}")
+    return elapsed, usage.ru_maxrss / 1024, subprocess.CompletedProcess(cmd, code, out, err)
+
+
+def generate(n: int, hugo: bool) -> Path:
+    target = WORK / str(n)
+    data = target / "data"
+    if not (data / "articles.txt").exists() or (hugo and not (target / "hugo" / "articles").exists()):
+        shutil.rmtree(target, ignore_errors=True)
+        data.mkdir(parents=True)
+        cmd = [PY, str(GEN), str(n)] + (["--hugo", str(target / "hugo")] if hugo else [])
+        with open(data / "articles.txt", "wb") as out:
+            subprocess.run(cmd, stdout=out, stderr=subprocess.DEVNULL, check=True)
+    return target
+
+
+def pipeline(n: int, target: Path) -> None:
+    """Parse, identify, tag and index in this process; per-step time and per-article cost."""
+    sys.path.insert(0, str(ROOT))
+    from feeds.identity import assign, load_ledger
+    from feeds.loader import load, load_tagger
+    from feeds.parse import read_dir
+
+    data = target / "data"
+    t0 = time.perf_counter()
+    tagger = load_tagger(data)
+    t_tagger = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    listing = read_dir(data)
+    t_parse = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    for entry in listing.entries:
+        tagger.tag(entry.title, entry.summary)
+    t_tag = time.perf_counter() - t0
+    ledger, _ = load_ledger(data / "ledger.json", "news.example.org", "2026-01-01")
+    t0 = time.perf_counter()
+    assign(listing.entries, ledger, datetime.now(timezone.utc))
+    t_ids = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    site = load(data, tagger=tagger).site  # the whole pipeline, ledger written
+    t_all = time.perf_counter() - t0
+    per = 1e6 / n
+    say(f"{n:>7} articles: load tagging tables", f"{t_tagger:.3f} s")
+    say(f"{n:>7} articles: parse", f"{t_parse:.3f} s", f"{t_parse * per:.1f} us/article")
+    say(f"{n:>7} articles: tag", f"{t_tag:.3f} s", f"{t_tag * per:.1f} us/article")
+    say(f"{n:>7} articles: ids and dates", f"{t_ids:.3f} s", f"{t_ids * per:.1f} us/article")
+    say(
+        f"{n:>7} articles: parse+ids+tag+index (load)",
+        f"{t_all:.3f} s",
+        f"{t_all * per:.1f} us/article, {len(site.feeds)} feeds",
+    )
+
+
+def builds(n: int, target: Path, hugo: str | None) -> None:
+    out = target / "out-feeds"
+    shutil.rmtree(out, ignore_errors=True)
+    cmd = FEEDS + ["build", str(out), "--base-url", BASE, "--data-dir", str(target / "data"), "-q"]
+    t_feeds, m_feeds, _ = run_measured(cmd + ["--feeds-only", "--formats", "atom,rss"], cwd=ROOT)
+    say(f"{n:>7} articles: feeds build (Atom+RSS feeds)", f"{t_feeds:.2f} s", f"peak {m_feeds:.0f} MiB")
+    full = target / "out-full"
+    shutil.rmtree(full, ignore_errors=True)
+    cmd[3] = str(full)
+    t_full, m_full, _ = run_measured(cmd + ["--precompress"], cwd=ROOT)
+    files = sum(1 for _ in full.rglob("*"))
+    say(f"{n:>7} articles: feeds build (everything, precompressed)", f"{t_full:.2f} s", f"peak {m_full:.0f} MiB, {files} files")
+    t_again, _, _ = run_measured(cmd + ["--precompress"], cwd=ROOT)
+    say(f"{n:>7} articles: feeds build again, nothing changed", f"{t_again:.2f} s")
+    if hugo is None:
+        skip(f"{n:>7} articles: Hugo build", "hugo is not installed (apt-get install hugo)")
+        return
+    dest = target / "out-hugo"
+    shutil.rmtree(dest, ignore_errors=True)
+    hcmd = [hugo, "--source", str(ROOT / "bench"), "--config", str(ROOT / "bench" / "hugo.toml")]
+    hcmd += ["--contentDir", str(target / "hugo"), "--destination", str(dest), "--quiet"]
+    t_hugo, m_hugo, _ = run_measured(hcmd)
+    rss = sum(1 for _ in dest.rglob("*.xml"))
+    say(f"{n:>7} articles: Hugo build (RSS feeds)", f"{t_hugo:.2f} s", f"peak {m_hugo:.0f} MiB, {rss} feeds")
+    say(f"{n:>7} articles: feeds/Hugo time", f"{t_feeds / t_hugo:.2f}x", "target <= 0.5x")
+    say(f"{n:>7} articles: feeds/Hugo peak memory", f"{m_feeds / m_hugo:.2f}x", "target <= 0.25x")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(url: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=2).read()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+def wrk(wrk_bin: str, url: str, headers: dict[str, str], seconds: int) -> tuple[float, float, float, int]:
+    cmd = [wrk_bin, "-t2", "-c64", f"-d{seconds}s", "--latency"]
+    for key, value in headers.items():
+        cmd += ["-H", f"{key}: {value}"]
+    out = subprocess.run(cmd + [url], capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+
+    def latency(pct: str) -> float:
+        m = re.search(rf"\s{pct}%\s+([\d.]+)(us|ms|s)", out)
+        value, unit = float(m.group(1)), m.group(2)
+        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    socket_errors = re.search(r"Socket errors: .*", out)
+    bad = int(errors.group(1)) if errors else 0
+    if socket_errors:
+        bad += sum(int(x) for x in re.findall(r"\d+", socket_errors.group(0)))
+    return rps, latency("50"), latency("99"), bad
+
+
+def etag_of(url: str, headers: dict[str, str]) -> str:
+    with urllib.request.urlopen(urllib.request.Request(url, headers=headers)) as response:
+        return response.headers["ETag"]
+
+
+def serving(target: Path, wrk_bin: str | None, nginx: str | None, seconds: int) -> None:
+    if wrk_bin is None:
+        skip("serving", "wrk is not installed (apt-get install wrk)")
+        return
+    gz = {"Accept-Encoding": "gzip"}
+    results: dict[str, float] = {}
+    port = free_port()
+    env = {**os.environ, "FEEDS_DATA_DIR": str(target / "data"), "FEEDS_BASE_URL": BASE}
+    server = subprocess.Popen(
+        FEEDS + ["serve", "--port", str(port)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_http(url + "/healthz")
+        for name, path in (("overall feed", "/feeds/all.atom"), ("country feed", "/feeds/countries/france.atom")):
+            wait_http(url + path)
+            rps, p50, p99, bad = wrk(wrk_bin, url + path, gz, seconds)
+            results[f"service {name}"] = rps
+            say(f"service: {name}, gzip", f"{rps:,.0f} req/s", f"p50 {p50:.2f} ms, p99 {p99:.2f} ms, {bad} errors")
+        tag = etag_of(url + "/feeds/all.atom", gz)
+        rps, p50, p99, bad = wrk(wrk_bin, url + "/feeds/all.atom", {**gz, "If-None-Match": tag}, seconds)
+        results["service 304"] = rps
+        say("service: 304 conditional request", f"{rps:,.0f} req/s", f"p50 {p50:.2f} ms, p99 {p99:.2f} ms, {bad} errors")
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(15)
+    if nginx is None:
+        skip("nginx comparison", "nginx is not installed (apt-get install nginx)")
+        return
+    sys.path.insert(0, str(ROOT / "bench"))
+    from nginx_conf import start_nginx
+
+    for label, static in (("gzip_static", True), ("gzip on the fly", False)):
+        port = free_port()
+        with tempfile.TemporaryDirectory() as tmp:
+            proc = start_nginx(nginx, target / "out-full", port, Path(tmp), precompressed=static)
+            try:
+                url = f"http://127.0.0.1:{port}"
+                wait_http(url + "/feeds/all.atom")
+                rps, p50, p99, bad = wrk(wrk_bin, url + "/feeds/all.atom", gz, seconds)
+                results[f"nginx {label}"] = rps
+                say(f"nginx: overall feed, {label}", f"{rps:,.0f} req/s", f"p50 {p50:.2f} ms, p99 {p99:.2f} ms, {bad} errors")
+            finally:
+                proc.terminate()
+                proc.wait(10)
+    service = results["service overall feed"]
+    say("service / nginx gzip on the fly", f"{service / results['nginx gzip on the fly']:.2f}x", "target >= 1.5x")
+    say("service / nginx gzip_static", f"{service / results['nginx gzip_static']:.2f}x", "target >= 0.12x")
+    say("service 304 / service 200", f"{results['service 304'] / service:.2f}x", "target >= 1x")
+
+
+def main() -> None:
+    if not GEN.exists():
+        sys.exit(f"{GEN} is missing: the benchmark generator lives in ../shared/bench")
+    sizes = [int(s) for s in os.environ.get("BENCH_SIZES", "1000,10000,100000").split(",")]
+    seconds = int(os.environ.get("BENCH_SECONDS", "10"))
+    hugo = shutil.which("hugo")
+    wrk_bin = shutil.which("wrk")
+    nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None)
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    print(f"feeds benchmark, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC")
+    print(f"machine: {os.cpu_count()} cores, {mem:.0f} GiB, {platform.platform()}, Python {platform.python_version()}")
+    WORK.mkdir(exist_ok=True)
+    for n in sizes:
+        target = generate(n, hugo is not None and n <= 100_000)
+        pipeline(n, target)
+        builds(n, target, hugo)
+    serving(WORK / str(sizes[min(1, len(sizes) - 1)]), wrk_bin, nginx, seconds)
+
+
+if __name__ == "__main__":
+    main()

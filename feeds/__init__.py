@@ -1,0 +1,1 @@
+"""Feed publisher for a plain-text news listing."""

@@ -1,0 +1,44 @@
+"""Settings of the service and the build, from ``FEEDS_*`` environment variables or CLI options."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from .documents import PublishOptions
+from .loader import SHIPPED_DATA
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = SHIPPED_DATA
+    base_url: str | None = None  # None: the service uses the request's own scheme and host
+    entry_limit: int = 50
+    max_age: int = 300
+    websub_hub: str | None = None
+    reload_interval: float = 2.0  # seconds between checks of the data directory; 0 turns it off
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> Settings:
+        """Read ``DATA_DIR``, ``BASE_URL``... (Flask config keys, the ``FEEDS_`` prefix removed)."""
+        kwargs: dict[str, Any] = {}
+        for f in fields(cls):
+            key = f.name.upper()
+            if key in values and values[key] not in (None, ""):
+                kwargs[f.name] = values[key]
+        if "data_dir" in kwargs:
+            kwargs["data_dir"] = Path(kwargs["data_dir"])
+        for name in ("entry_limit", "max_age"):
+            if name in kwargs:
+                kwargs[name] = int(kwargs[name])
+        if "reload_interval" in kwargs:
+            kwargs["reload_interval"] = float(kwargs["reload_interval"])
+        if kwargs.get("entry_limit", 1) < 1:
+            raise ValueError("FEEDS_ENTRY_LIMIT must be at least 1")
+        return cls(**kwargs)
+
+    @property
+    def publish(self) -> PublishOptions:
+        return PublishOptions(entry_limit=self.entry_limit, max_age=self.max_age, hub=self.websub_hub)

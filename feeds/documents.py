@@ -1,0 +1,309 @@
+"""Every document the site publishes, addressed by URL path.
+
+:class:`Publisher` is the single map from a path (``/feeds/countries/france.atom``) to what
+is served there. The web layer resolves one path per request; the offline build walks
+:meth:`Publisher.paths` and writes each document, so both publish the same bytes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from importlib import resources
+from urllib.parse import quote_plus
+
+from .render import FEED_TYPES, FeedPage, Urls
+from .render.html import article_page, feed_page, index_page, not_found_page
+from .render.jsonfeed import jsonfeed
+from .render.opml import opml
+from .render.xmlfeeds import atom, rss
+from .site import Feed, Site
+from .slug import fold
+
+HTML = "text/html; charset=utf-8"
+RENDERERS = {"atom": atom, "rss": rss, "json": jsonfeed}
+MAX_LIMIT = 500
+STATIC = {
+    "/static/style.css": "text/css; charset=utf-8",
+    "/static/copy.js": "text/javascript; charset=utf-8",
+    "/static/feed.css": "text/css; charset=utf-8",  # Atom and RSS in a browser
+    "/favicon.ico": "image/x-icon",  # browsers ask for it, feeds opened in a browser too
+}
+
+
+@dataclass(frozen=True)
+class PublishOptions:
+    entry_limit: int = 50
+    max_age: int = 300
+    hub: str | None = None
+
+
+@dataclass(frozen=True)
+class Document:
+    path: str
+    media_type: str
+    last_modified: datetime
+    render: Callable[[], bytes]
+    kind: str = "page"  # "feed", "page", "opml", "static"
+
+
+@dataclass(frozen=True)
+class FeedQuery:
+    """Filters on a feed: all words of ``q``, none of ``exclude``, any of each tag list."""
+
+    limit: int | None = None
+    q: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    countries: tuple[str, ...] = ()  # ISO alpha-2
+    topics: tuple[str, ...] = ()
+
+    def canonical(self) -> str:
+        parts = []
+        if self.countries:
+            parts.append("country=" + ",".join(c.lower() for c in self.countries))
+        if self.exclude:
+            parts.append("exclude=" + quote_plus(" ".join(self.exclude)))
+        if self.limit is not None:
+            parts.append(f"limit={self.limit}")
+        if self.q:
+            parts.append("q=" + quote_plus(" ".join(self.q)))
+        if self.topics:
+            parts.append("topic=" + ",".join(self.topics))
+        return "?" + "&".join(parts) if parts else ""
+
+    def select(self, articles, default_limit: int):
+        limit = self.limit or default_limit
+        count = 0
+        for article in articles:
+            if count >= limit:
+                return
+            if self.countries and not set(self.countries) & set(article.countries):
+                continue
+            if self.topics and not set(self.topics) & set(article.topics):
+                continue
+            if self.q or self.exclude:
+                text = fold(f"{article.title} {article.summary}").lower()
+                if not all(word in text for word in self.q) or any(word in text for word in self.exclude):
+                    continue
+            count += 1
+            yield article
+
+
+@dataclass(frozen=True)
+class Redirect:
+    location: str
+
+
+class Publisher:
+    """The documents of one site version on one base URL."""
+
+    def __init__(self, site: Site, base_url: str, options: PublishOptions | None = None) -> None:
+        self.site = site
+        self.urls = Urls(base_url)
+        self.options = options or PublishOptions()
+        feeds = site.feeds.values()
+        self.names = {
+            "countries": {f.code: (f.slug, f.name) for f in feeds if f.kind == "country"},
+            "topics": {f.slug: (f.slug, f.name) for f in feeds if f.kind == "topic"},
+        }
+        self._codes = {f.code.lower(): f.slug for f in feeds if f.kind == "country"}
+
+    # -- what exists -----------------------------------------------------------------
+
+    def paths(self) -> Iterator[str]:
+        """Every path, in a stable order."""
+        yield "/"
+        yield "/feeds.opml"
+        yield from STATIC
+        for key, feed in self.site.feeds.items():
+            for fmt in RENDERERS:
+                yield f"/feeds/{key}.{fmt}"
+                for number in range(1, self.archive_count(feed) + 1):
+                    yield f"/feeds/archive/{key}/{number}.{fmt}"
+            if feed.kind != "all":
+                yield feed.html_path
+        for article in self.site.articles:
+            yield f"/articles/{article.slug}"
+
+    def resolve(self, path: str) -> Document | Redirect | None:
+        if path == "/":
+            return Document(path, HTML, self.site.updated, lambda: index_page(self.site, self.urls))
+        if path == "/feeds.opml":
+            return Document(path, "text/x-opml; charset=utf-8", self.site.updated, self._opml, "opml")
+        if path in STATIC:
+            return Document(path, STATIC[path], self.site.updated, lambda: _static(path), "static")
+        if path.startswith("/feeds/"):
+            return self._feed(path[len("/feeds/") :])
+        if path.startswith("/articles/"):
+            article = self.site.articles_by_slug.get(path[len("/articles/") :])
+            if article is None:
+                return None
+            return Document(path, HTML, article.updated, lambda: self._article(article))
+        for prefix in ("/countries/", "/topics/"):
+            if path.startswith(prefix):
+                feed = self.site.feeds.get(path[1:])
+                if feed is None:
+                    return self._code_redirect(path[len(prefix) :], "") if prefix == "/countries/" else None
+                return Document(path, HTML, feed.updated, lambda feed=feed: feed_page(self.site, feed, self.urls))
+        return None
+
+    def not_found(self, message: str) -> bytes:
+        return not_found_page(self.site, self.urls, message)
+
+    # -- documents -----------------------------------------------------------------
+
+    def _feed(self, name: str, query: FeedQuery | None = None) -> Document | Redirect | None:
+        key, dot, fmt = name.rpartition(".")
+        if not dot or fmt not in RENDERERS:
+            return None
+        if key.startswith("archive/") and query is None:
+            return self._archive(key[len("archive/") :], fmt)
+        feed = self.site.feeds.get(key)
+        if feed is None:
+            if key.startswith("countries/"):
+                return self._code_redirect(key[len("countries/") :], f".{fmt}", feeds=True)
+            return None
+        page = self.feed_page(feed, fmt) if query is None else self.filtered_page(feed, fmt, query)
+        return Document(
+            f"/feeds/{name}",
+            f"{FEED_TYPES[fmt]}; charset=utf-8",
+            page.updated,
+            lambda: RENDERERS[fmt](page, self.names),
+            "feed",
+        )
+
+    def feed_page(self, feed: Feed, fmt: str) -> FeedPage:
+        """The subscription document: the newest entries, linked to the newest archive page."""
+        entries = feed.articles[: self.options.entry_limit]
+        archives = self.archive_count(feed)
+        links = (("prev-archive", self._archive_url(feed, archives, fmt)),) if archives else ()
+        return self._page(feed, fmt, entries, self.urls.feed(feed.key, fmt), links)
+
+    def filtered_page(self, feed: Feed, fmt: str, query: FeedQuery) -> FeedPage:
+        entries = tuple(query.select(feed.articles, self.options.entry_limit))
+        return self._page(feed, fmt, entries, self.urls.feed(feed.key, fmt) + query.canonical(), ())
+
+    def _page(self, feed: Feed, fmt: str, entries, self_url: str, links, archive: bool = False) -> FeedPage:
+        return FeedPage(
+            meta=self.site.meta,
+            feed=feed,
+            entries=entries,
+            fmt=fmt,
+            urls=self.urls,
+            self_url=self_url,
+            updated=max((a.updated for a in entries), default=feed.updated) if archive else feed.updated,
+            ttl_minutes=max(1, self.options.max_age // 60),
+            hub=None if archive else self.options.hub,
+            links=links,
+            archive=archive,
+            stylesheet=self.urls("/static/feed.css"),
+        )
+
+    # -- archives (RFC 5005) ---------------------------------------------------------
+    #
+    # The subscription feed holds the newest ``entry_limit`` articles; every older article is
+    # in exactly one archive page. Pages are numbered from the oldest, ``entry_limit`` articles
+    # each, so a full page never changes when new articles arrive; only the newest page fills up.
+
+    def archive_count(self, feed: Feed) -> int:
+        older = max(0, len(feed.articles) - self.options.entry_limit)
+        return -(-older // self.options.entry_limit)
+
+    def archive_entries(self, feed: Feed, number: int) -> tuple:
+        limit = self.options.entry_limit
+        total = len(feed.articles)
+        # articles are newest first: page 1 is the oldest ``limit`` of them
+        end = total - (number - 1) * limit
+        start = max(end - limit, limit)
+        return feed.articles[start:end]
+
+    def _archive_url(self, feed: Feed, number: int, fmt: str) -> str:
+        return self.urls(f"/feeds/archive/{feed.key}/{number}.{fmt}")
+
+    def _archive(self, rest: str, fmt: str) -> Document | None:
+        key, _, number_text = rest.rpartition("/")
+        feed = self.site.feeds.get(key)
+        if feed is None or not number_text.isdigit() or number_text.startswith("0"):
+            return None
+        number = int(number_text)
+        if not 1 <= number <= self.archive_count(feed):
+            return None
+        links = [("current", self.urls.feed(feed.key, fmt))]
+        if number > 1:
+            links.append(("prev-archive", self._archive_url(feed, number - 1, fmt)))
+        if number < self.archive_count(feed):
+            links.append(("next-archive", self._archive_url(feed, number + 1, fmt)))
+        entries = self.archive_entries(feed, number)
+        page = self._page(feed, fmt, entries, self._archive_url(feed, number, fmt), tuple(links), archive=True)
+        full = len(entries) == self.options.entry_limit
+        return Document(
+            f"/feeds/archive/{rest}.{fmt}",
+            f"{FEED_TYPES[fmt]}; charset=utf-8",
+            page.updated,
+            lambda: RENDERERS[fmt](page, self.names),
+            "archive" if full else "feed",
+        )
+
+    def query(self, args: dict[str, str]) -> FeedQuery:
+        """Read filter parameters; ValueError with a message saying what is accepted."""
+        known = {"limit", "q", "exclude", "country", "topic"}
+        unknown = sorted(set(args) - known)
+        if unknown:
+            raise ValueError(f"unknown parameter {unknown[0]!r}; accepted: country, exclude, limit, q, topic")
+        limit = None
+        if "limit" in args:
+            text = args["limit"]
+            if not text.isdigit() or not 1 <= int(text) <= MAX_LIMIT:
+                raise ValueError(f"limit must be a whole number from 1 to {MAX_LIMIT}, not {text!r}")
+            limit = int(text)
+        countries = []
+        for raw in filter(None, (c.strip() for c in args.get("country", "").split(","))):
+            code = self._country_code(raw)
+            if code is None:
+                raise ValueError(f"unknown country {raw!r}; use ISO codes or slugs, e.g. country=fr,peru")
+            countries.append(code)
+        topics = []
+        for raw in filter(None, (t.strip().lower() for t in args.get("topic", "").split(","))):
+            if raw not in self.names["topics"]:
+                raise ValueError(f"unknown topic {raw!r}; accepted: {', '.join(self.names['topics'])}")
+            topics.append(raw)
+        if ("country" in args and not countries) or ("topic" in args and not topics):
+            raise ValueError("country and topic need at least one value")
+        words = {k: tuple(fold(args.get(k, "")).lower().split()) for k in ("q", "exclude")}
+        if ("q" in args and not words["q"]) or ("exclude" in args and not words["exclude"]):
+            raise ValueError("q and exclude need at least one word")
+        return FeedQuery(limit, words["q"], words["exclude"], tuple(sorted(set(countries))), tuple(sorted(set(topics))))
+
+    def _country_code(self, raw: str) -> str | None:
+        if raw.lower() in self._codes:
+            return raw.upper()
+        feed = self.site.feeds.get(f"countries/{raw.lower()}")
+        return feed.code if feed else None
+
+    def filtered(self, path: str, query: FeedQuery) -> Document | Redirect | None:
+        """A subscription feed narrowed by a query (``?country=fr&q=strike``)."""
+        if not path.startswith("/feeds/") or path.startswith("/feeds/archive/"):
+            return None
+        return self._feed(path[len("/feeds/") :], query)
+
+    def _code_redirect(self, code: str, suffix: str, feeds: bool = False) -> Redirect | None:
+        """``/feeds/countries/fr.atom`` -> ``/feeds/countries/france.atom`` (ISO alpha-2, any case)."""
+        slug = self._codes.get(code.lower())
+        if slug is None:
+            return None
+        path = f"/feeds/countries/{slug}{suffix}" if feeds else f"/countries/{slug}"
+        return Redirect(self.urls(path))
+
+    def _opml(self) -> bytes:
+        return opml(self.site, self.urls)
+
+    def _article(self, article) -> bytes:
+        countries = [self.site.feeds[f"countries/{self.names['countries'][c][0]}"] for c in article.countries]
+        topics = [self.site.feeds[f"topics/{t}"] for t in article.topics]
+        return article_page(self.site, article, self.urls, countries, topics)
+
+
+def _static(path: str) -> bytes:
+    """A file of ``feeds/static/``: ``/static/style.css``, or ``/favicon.ico`` at the root."""
+    return resources.files("feeds").joinpath("static/" + path.rpartition("/")[2]).read_bytes()

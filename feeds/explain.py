@@ -1,0 +1,62 @@
+"""Why an article has its countries and topics: the evidence behind each tag."""
+
+from __future__ import annotations
+
+from .loader import Loaded
+from .slug import fold
+
+
+def find(loaded: Loaded, query: str) -> int | None:
+    """Index of the article whose id or slug is ``query``, or whose title contains it."""
+    site = loaded.site
+    needle = fold(query).lower().strip()
+    for i, a in enumerate(site.articles):
+        if query in (a.id, a.slug):
+            return i
+    for i, a in enumerate(site.articles):
+        if needle and needle in fold(a.title).lower():
+            return i
+    return None
+
+
+def explain_article(loaded: Loaded, query: str) -> str | None:
+    index = find(loaded, query)
+    if index is None:
+        return None
+    article = loaded.site.articles[index]
+    entry = next(e for e in loaded.entries if e.location == article.location)
+    tags = loaded.tagger.tag(entry.title, entry.summary)
+    lines = [article.title, f"  id: {article.id}", f"  at: {article.location}", ""]
+
+    def name(kind: str, value: str) -> str:
+        if kind == "country":
+            country = loaded.tagger.country(value)
+            return f"{country.name} ({value})" if country else value
+        return value
+
+    for kind, final, overrides in (
+        ("country", article.countries, entry.meta.countries),
+        ("topic", article.topics, entry.meta.topics),
+    ):
+        lines.append("Countries:" if kind == "country" else "Topics:")
+        resolve = loaded.tagger.country if kind == "country" else loaded.tagger.topic
+        label = "@countries" if kind == "country" else "@topics"
+        added = {getattr(resolve(x), "code" if kind == "country" else "slug", None) for x in overrides.add}
+        removed = {getattr(resolve(x), "code" if kind == "country" else "slug", None) for x in overrides.remove}
+        found = [e for e in tags.evidence if e.kind == kind]
+        values = list(final) + [v for v in dict.fromkeys(e.value for e in found) if v not in final]
+        if not values:
+            lines.append("  (none)")
+        for value in values:
+            status = "yes" if value in final else "no"
+            lines.append(f"  {name(kind, value)}: {status}")
+            if value in added:
+                lines.append(f"    override: {label} adds it at {entry.location} (wins over the tagger)")
+            if value in removed:
+                lines.append(f"    override: {label} removes it at {entry.location} (wins over the tagger)")
+            for ev in found:
+                if ev.value == value:
+                    verdict = "matched" if ev.accepted else "rejected"
+                    lines.append(f"    {verdict} {ev.text!r} in the {ev.field}: {ev.source}")
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"

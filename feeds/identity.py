@@ -1,0 +1,302 @@
+"""Permanent ids and first-seen dates, kept in a ledger beside the data.
+
+Feed readers key every item on its id and show a changed id as a new article, so an id is
+minted once, the first time an article is seen, and kept in ``ledger.json`` in the data
+directory. The id is a tag URI (RFC 4151): ``tag:AUTHORITY,DATE:article/SLUG`` where DATE is
+the day it was minted and SLUG comes from the title at that moment. It is never recomputed:
+later runs find each article's record by matching, in this order,
+
+1. an explicit ``@id:`` line;
+2. the same title and summary;
+3. the same title (the summary was edited);
+4. the same summary (the title was edited);
+5. a title or summary that is nearly the same (a typo was fixed in both).
+
+A record also keeps the first-seen time, used as the published date of an article without
+``@date``, and the time of the last edit, used as its updated date. New articles found in
+one run are stamped one second apart in listing order (the listing is newest first), so
+date order and listing order agree. The ledger is rewritten atomically under a lock, only
+when something changed; commit it with the data so that every clone publishes the same ids.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import fcntl
+import hashlib
+import json
+import os
+import tempfile
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from .model import Diagnostic, Entry, Location, Severity
+from .slug import fold, slugify
+
+LEDGER_NAME = "ledger.json"
+FORMAT = 1
+# Pairs compared for near-duplicates are capped so that a wholesale rewrite stays linear.
+_FUZZY_PAIR_LIMIT = 200_000
+_FUZZY_THRESHOLD = 0.8
+
+
+@dataclass(frozen=True)
+class Record:
+    """What the ledger keeps of one article."""
+
+    id: str
+    slug: str
+    title: str
+    summary_sha: str
+    first_seen: datetime
+    updated: datetime
+
+    def to_json(self) -> dict[str, str]:
+        return {
+            "id": self.id,
+            "slug": self.slug,
+            "title": self.title,
+            "summary_sha": self.summary_sha,
+            "first_seen": _iso(self.first_seen),
+            "updated": _iso(self.updated),
+        }
+
+    @classmethod
+    def from_json(cls, obj: dict[str, str]) -> Record:
+        return cls(
+            id=obj["id"],
+            slug=obj["slug"],
+            title=obj["title"],
+            summary_sha=obj["summary_sha"],
+            first_seen=datetime.fromisoformat(obj["first_seen"]),
+            updated=datetime.fromisoformat(obj["updated"]),
+        )
+
+
+@dataclass(frozen=True)
+class Ledger:
+    authority: str
+    created: str
+    records: tuple[Record, ...]
+
+    def to_bytes(self) -> bytes:
+        doc = {
+            "format": FORMAT,
+            "authority": self.authority,
+            "created": self.created,
+            "articles": [r.to_json() for r in self.records],
+        }
+        return (json.dumps(doc, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
+
+
+@dataclass(frozen=True)
+class Assigned:
+    """The outcome of :func:`assign`: one record per entry, in entry order."""
+
+    records: tuple[Record, ...]
+    ledger: Ledger
+    changed: bool
+    diagnostics: tuple[Diagnostic, ...]
+
+
+def _iso(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+def _key(title: str) -> str:
+    return " ".join(fold(title).lower().split())
+
+
+def load_ledger(path: Path, authority: str, today: str) -> tuple[Ledger, list[Diagnostic]]:
+    """Read a ledger, or start an empty one when the file does not exist."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return Ledger(authority, today, ()), []
+    except OSError as exc:
+        return Ledger(authority, today, ()), [
+            Diagnostic(Location(str(path)), Severity.ERROR, f"cannot read the id ledger: {exc.strerror}")
+        ]
+    try:
+        doc = json.loads(raw)
+        if doc.get("format") != FORMAT:
+            raise ValueError(f"unknown ledger format {doc.get('format')!r}")
+        records = tuple(Record.from_json(r) for r in doc["articles"])
+        return Ledger(doc["authority"], doc["created"], records), []
+    except (ValueError, KeyError, TypeError) as exc:
+        line = getattr(exc, "lineno", 0)
+        message = f"the id ledger is damaged ({exc}); restore it from version control"
+        return Ledger(authority, today, ()), [Diagnostic(Location(str(path), line), Severity.ERROR, message)]
+
+
+def assign(entries: tuple[Entry, ...], ledger: Ledger, now: datetime) -> Assigned:
+    """Find or mint the record of every entry; pure, so it can be tested without files."""
+    now = now.astimezone(UTC).replace(microsecond=0)
+    problems: list[Diagnostic] = []
+    records = list(ledger.records)
+    by_id = {r.id: i for i, r in enumerate(records)}
+    taken: set[int] = set()
+    result: list[int | None] = [None] * len(entries)
+    shas = [_sha(e.summary) for e in entries]
+
+    # 1. explicit ids
+    for n, entry in enumerate(entries):
+        if entry.meta.id is None:
+            continue
+        i = by_id.get(entry.meta.id)
+        if i is not None and i in taken:
+            problems.append(Diagnostic(entry.location, Severity.ERROR, f"@id {entry.meta.id} is used by two articles"))
+            continue
+        if i is None:
+            records.append(Record(entry.meta.id, _unique_slug(entry.title, records), entry.title, shas[n], now, now))
+            i = by_id[entry.meta.id] = len(records) - 1
+        taken.add(i)
+        result[n] = i
+
+    # 2-4. exact matches, strongest first
+    by_title: dict[str, list[int]] = defaultdict(list)
+    by_sha: dict[str, list[int]] = defaultdict(list)
+    for i, r in enumerate(records):
+        by_title[_key(r.title)].append(i)
+        by_sha[r.summary_sha].append(i)
+
+    def claim(candidates: list[int], n: int, accept) -> bool:
+        for i in candidates:
+            if i not in taken and accept(records[i]):
+                taken.add(i)
+                result[n] = i
+                return True
+        return False
+
+    keys = [_key(e.title) for e in entries]
+    for n in range(len(entries)):
+        if result[n] is None:
+            claim(by_title.get(keys[n], []), n, lambda r, s=shas[n]: r.summary_sha == s)
+    for n in range(len(entries)):
+        if result[n] is None:
+            claim(by_title.get(keys[n], []), n, lambda r: True)
+    for n in range(len(entries)):
+        if result[n] is None and entries[n].summary:
+            claim(by_sha.get(shas[n], []), n, lambda r: True)
+
+    # 5. near matches among what is left on both sides
+    left_new = [n for n in range(len(entries)) if result[n] is None]
+    left_old = [i for i in range(len(records)) if i not in taken]
+    if left_new and left_old and len(left_new) * len(left_old) <= _FUZZY_PAIR_LIMIT:
+        scored = []
+        for n in left_new:
+            matcher = difflib.SequenceMatcher(None, "", keys[n], autojunk=False)
+            for i in left_old:
+                matcher.set_seq1(_key(records[i].title))
+                if matcher.real_quick_ratio() >= _FUZZY_THRESHOLD and matcher.quick_ratio() >= _FUZZY_THRESHOLD:
+                    score = matcher.ratio()
+                    if score >= _FUZZY_THRESHOLD:
+                        scored.append((-score, n, i))
+        for _, n, i in sorted(scored):
+            if result[n] is None and i not in taken:
+                taken.add(i)
+                result[n] = i
+
+    # mint the rest, one second apart in listing order
+    fresh = 0
+    for n, entry in enumerate(entries):
+        if result[n] is None:
+            seen = now - timedelta(seconds=fresh)
+            fresh += 1
+            slug = _unique_slug(entry.title, records)
+            tag_id = f"tag:{ledger.authority},{seen:%Y-%m-%d}:article/{slug}"
+            while tag_id in by_id:  # the same slug minted on the same day by another record
+                slug = _unique_slug(slug + "-x", records)
+                tag_id = f"tag:{ledger.authority},{seen:%Y-%m-%d}:article/{slug}"
+            records.append(Record(tag_id, slug, entry.title, shas[n], seen, seen))
+            i = by_id[tag_id] = len(records) - 1
+            taken.add(i)
+            result[n] = i
+
+    # record edits
+    changed = len(records) != len(ledger.records)
+    for n, entry in enumerate(entries):
+        i = result[n]
+        assert i is not None
+        r = records[i]
+        if r.title != entry.title or r.summary_sha != shas[n]:
+            records[i] = replace(r, title=entry.title, summary_sha=shas[n], updated=max(now, r.first_seen))
+            changed = True
+    chosen = tuple(records[i] for i in result if i is not None)
+    return Assigned(chosen, Ledger(ledger.authority, ledger.created, tuple(records)), changed, tuple(problems))
+
+
+def _unique_slug(title: str, records: list[Record]) -> str:
+    base = slugify(title) or "article"
+    used = {r.slug for r in records}
+    slug, n = base, 2
+    while slug in used:
+        slug, n = f"{base}-{n}", n + 1
+    return slug
+
+
+@contextlib.contextmanager
+def locked(data_dir: Path) -> Iterator[bool]:
+    """Hold the ledger lock; yields False when the directory cannot be written."""
+    try:
+        fd = os.open(data_dir / (LEDGER_NAME + ".lock"), os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError:
+        yield False
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield True
+    finally:
+        os.close(fd)
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that readers see the old or the new file, never a part."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix="." + path.name + ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def identify(
+    entries: tuple[Entry, ...], data_dir: Path, authority: str, now: datetime, *, persist: bool = True
+) -> tuple[Assigned, list[Diagnostic]]:
+    """Load the ledger, assign records, and save the ledger when it changed and ``persist``."""
+    path = data_dir / LEDGER_NAME
+    today = f"{now.astimezone(UTC):%Y-%m-%d}"
+    with locked(data_dir) if persist else contextlib.nullcontext(False) as writable:
+        ledger, problems = load_ledger(path, authority, today)
+        if any(p.is_error for p in problems):
+            persist = False  # never overwrite a ledger we could not read
+        assigned = assign(entries, ledger, now)
+        problems.extend(assigned.diagnostics)
+        if assigned.changed and persist:
+            try:
+                if not writable:
+                    raise PermissionError(13, "the data directory is not writable")
+                write_atomic(path, assigned.ledger.to_bytes())
+            except OSError as exc:
+                problems.append(
+                    Diagnostic(
+                        Location(str(path)),
+                        Severity.WARNING,
+                        f"cannot save the id ledger ({exc.strerror}): ids and dates of new articles will not be kept",
+                    )
+                )
+    return assigned, problems

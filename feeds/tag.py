@@ -1,0 +1,744 @@
+"""Find the countries and topics of an article in its title and summary.
+
+How it works (one pass per field, no loop over countries or topics):
+
+1. Tokenise. The field is split on white space; each white-space token is cut into words once and cached
+   (diacritics folded with :func:`feeds.slug.fold` plus the extra letters of ``[fold]`` in tagging.toml,
+   curly apostrophes unified). Hyphens and apostrophes join words ("Guinea-Bissau", "Côte d'Ivoire"), a
+   possessive "'s" is dropped ("Macron’s" -> "Macron"), any other punctuation is a barrier no phrase crosses
+   ("Peru: Lima" is never the phrase "Peru Lima"). Dotted abbreviations stay one word ("U.S.", "D.R.").
+2. Look up. Every country phrase (gazetteer) and topic term (topics.toml) is a key of one dict, by its
+   lower-cased folded words; a second dict gives, per first word, the longest phrase starting with it. At each
+   word the longest phrase that matches (and passes its case check) wins, so "South Sudan" beats "Sudan",
+   "Papua New Guinea" beats "Guinea", "Latin American" (a stop phrase) beats "American", "Mexico City" is a
+   Mexican city and "New Mexico" a US state.
+3. Case. A data word written with a capital must be capitalised in the text ("china", "turkey", "chad" are
+   not countries), all-caps headlines pass; a data word written in capitals (acronym: "US", "ANC", "AMLO") and
+   every entry of ``abbreviations`` must match exactly ("us" is not the US).
+4. Rules from data/tagging.toml: ``stop_phrases`` (matched like countries, never tag: "French fries",
+   "Guinea pig", "Indian Ocean"); ``person_names`` (an alias that is also a given name is a person when a
+   known given name precedes it, "Michael Jordan", or when a capitalised unknown word follows it in a
+   sentence-case text or a known surname follows it, "Jordan Peterson", "Chad Smith"); ``contextual`` (an
+   alias read from the other words of the article: "Georgia" is the US state with US-politics context,
+   the country otherwise; bare "Congo" is DR Congo unless Brazzaville context; "Brussels" with EU context is
+   no country); ``all_caps`` (abbreviations that are also words, "US", do not count in an all-caps field);
+   ``[primary]`` (a demonym shared by several codes goes to one: "French" is France).
+5. Topics. A topic is accepted when a term of it is in the title, or when its terms in the summary weigh at
+   least ``summary_min`` (tagging.toml ``[topics]``): an ordinary term weighs 1, a ``strong`` term (a phrase
+   or an unambiguous word) weighs ``strong_weight``. So one passing "strike" in a summary does not make a
+   strike article, but "went on strike", two strike words, or "Strike" in the title do. Month words ("March")
+   are ignored when they are dates.
+
+Every match, kept or discarded, is recorded as :class:`Evidence` with the data entry or rule behind it.
+Evidence text is the article text of the matched words (a run of white space is shown as one space).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from feeds.gazetteer import Country, Gazetteer, TaggingDataError, line_of, read_toml, string_list
+from feeds.slug import fold, slugify
+
+__all__ = ["Country", "Evidence", "Tagger", "TaggingDataError", "Tags", "Topic"]
+
+_WORD_RE = re.compile(r"(?:[A-Za-z]\.){2,}|[^\W_]+")
+_JOINERS = frozenset("-'")
+_CACHE_LIMIT = 200_000
+_INFLECTIONS = ("s", "es", "ed", "ing", "er", "ers", "or", "ors")
+
+# A word: (lower-case folded, folded with case, original text, original separator after it).
+# A barrier word (punctuation) is ("", "", "", "").
+Word = tuple[str, str, str, str]
+_BARRIER: Word = ("", "", "", "")
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Why a tag was given (or, with ``accepted`` False, why a match was discarded)."""
+
+    kind: str  # "country" or "topic"
+    value: str  # alpha-2 code or topic slug ("" for a stop phrase)
+    text: str  # the matched text as it appears in the article
+    field: str  # "title" or "summary"
+    source: str  # data entry or rule
+    accepted: bool
+
+
+@dataclass(frozen=True)
+class Tags:
+    """The tags of one article."""
+
+    countries: tuple[str, ...]  # alpha-2 codes, in order of first mention (title before summary)
+    topics: tuple[str, ...]  # topic slugs in taxonomy order
+    evidence: tuple[Evidence, ...]
+
+
+@dataclass(frozen=True)
+class Topic:
+    """A topic of the taxonomy (data/topics.toml)."""
+
+    slug: str
+    name: str
+    description: str
+
+
+@dataclass(frozen=True)
+class _Reading:
+    code: str  # "" = not a country
+    context: frozenset[str]  # single lower-case words
+    phrases: tuple[str, ...]  # " multi word " lower-case phrases
+
+
+@dataclass(frozen=True)
+class _Contextual:
+    default: str
+    readings: tuple[_Reading, ...]
+    source: str
+
+
+@dataclass(frozen=True)
+class _CountryRule:
+    code: str  # "" for a stop phrase
+    checks: tuple[tuple[int, bool, str], ...]  # (word index, exact?, form): case checks
+    source: str
+    person: bool = False
+    caps_ambiguous: bool = False
+    contextual: _Contextual | None = None
+
+
+@dataclass(frozen=True)
+class _TopicRule:
+    slug: str  # "" for a topic stop phrase
+    weight: int  # weight of a hit in the summary
+    title_accepts: bool  # a hit in the title accepts the topic on its own
+    source: str
+    month: bool = False
+
+
+@dataclass
+class _Entry:
+    country: _CountryRule | None = None
+    topics: tuple[_TopicRule, ...] = ()
+
+
+def _fold_table(extra: dict[str, str]) -> dict[int, str]:
+    """A lazily filled ``str.translate`` table that folds one character into one character."""
+
+    class Table(dict[int, str]):
+        def __missing__(self, key: int) -> str:
+            char = chr(key)
+            folded = extra.get(char) or fold(char)
+            value = folded if len(folded) == 1 else char
+            self[key] = value
+            return value
+
+    return Table()
+
+
+def inflections(stem: str) -> list[str]:
+    """Regular English forms of ``stem`` for a ``word*`` topic term: strike -> strikes, striking, strikers..."""
+    forms = {stem}
+    bases = [stem]
+    if stem.endswith("e"):
+        bases.append(stem[:-1])
+    if stem.endswith("y") and len(stem) > 2 and stem[-2] not in "aeiou":
+        forms.update((stem[:-1] + "ies", stem[:-1] + "ied"))
+    if len(stem) >= 3 and stem[-1] not in "aeiouwxy" and stem[-2] in "aeiou" and stem[-3] not in "aeiou":
+        bases.append(stem + stem[-1])
+    for base in bases:
+        forms.update(base + suffix for suffix in _INFLECTIONS)
+    forms.add(stem + "s")
+    if stem.endswith("e"):
+        forms.update((stem + "s", stem + "d", stem + "r", stem + "rs"))
+    return sorted(forms)
+
+
+class Tagger:
+    """Country and topic tagger built from the three data files."""
+
+    def __init__(
+        self,
+        gazetteer: Gazetteer,
+        topics: tuple[Topic, ...],
+        entries: dict[str, _Entry],
+        settings: dict[str, Any],
+    ) -> None:
+        self._gazetteer = gazetteer
+        self.countries: tuple[Country, ...] = gazetteer.countries
+        self.topics: tuple[Topic, ...] = topics
+        self._topic_by_key = {}
+        for topic in topics:
+            self._topic_by_key[topic.slug] = topic
+            self._topic_by_key.setdefault(slugify(topic.name), topic)
+        self._entries = entries
+        self._prefixes: frozenset[str] = frozenset(
+            " ".join(words[:size])
+            for words in (key.split(" ") for key in entries)
+            for size in range(1, len(words))
+        )
+        self._first: frozenset[str] = frozenset(key.split(" ")[0] for key in entries)
+        self._fold = _fold_table(settings["fold"])
+        self._given_names: frozenset[str] = settings["given_names"]
+        self._surnames: frozenset[str] = settings["surnames"]
+        self._known_words: frozenset[str] = settings["known_words"] | frozenset(self._first)
+        self._month_markers: frozenset[str] = settings["month_markers"]
+        self._summary_min: int = settings["summary_min"]
+        self._topic_order = {topic.slug: index for index, topic in enumerate(topics)}
+        self._cache: dict[str, tuple[Word, ...]] = {}
+        self._cold: set[str] = set()  # white-space tokens without any known first word
+        self._evidence: dict[tuple[str, str, str, str, str, bool], Evidence] = {}
+
+    # ------------------------------------------------------------------ loading
+
+    @classmethod
+    def load(cls, data_dir: Path, fallback_dir: Path | None = None) -> Tagger:
+        """Read countries.toml, topics.toml and tagging.toml from ``data_dir`` (each falling back to
+        ``fallback_dir``). Raises :class:`TaggingDataError` on malformed data."""
+
+        def locate(name: str) -> Path:
+            path = Path(data_dir) / name
+            if not path.exists() and fallback_dir is not None and (Path(fallback_dir) / name).exists():
+                return Path(fallback_dir) / name
+            return path
+
+        tagging_path = locate("tagging.toml")
+        rules = read_toml(tagging_path)
+        gazetteer = Gazetteer.load(locate("countries.toml"), _primary(tagging_path, rules))
+        builder = _Builder(gazetteer, _fold_letters(tagging_path, rules))
+        topics = builder.add_topics(locate("topics.toml"))
+        settings = builder.add_rules(tagging_path, rules)
+        return cls(gazetteer, topics, builder.entries, settings)
+
+    # ------------------------------------------------------------------ lookups
+
+    def country(self, code_or_slug_or_name: str) -> Country | None:
+        """A country by alpha-2/alpha-3 code, slug, name or alias ("fr", "France", "Türkiye", "turkey")."""
+        return self._gazetteer.lookup(code_or_slug_or_name)
+
+    def topic(self, slug_or_name: str) -> Topic | None:
+        """A topic by slug or display name."""
+        return self._topic_by_key.get(slugify(slug_or_name))
+
+    # ------------------------------------------------------------------ tagging
+
+    def words(self, text: str) -> list[Word]:
+        """The words of ``text`` (see the module docstring, step 1)."""
+        return self._flatten(self._raw(text))
+
+    def _raw(self, text: str) -> list[str]:
+        """White-space tokens of ``text`` (NFC-normalised, so that accents fold the same way)."""
+        if not text.isascii() and not unicodedata.is_normalized("NFC", text):
+            text = unicodedata.normalize("NFC", text)
+        if len(self._cache) > _CACHE_LIMIT:
+            self._cache.clear()
+            self._cold.clear()
+        return text.split()
+
+    def _flatten(self, raws: list[str]) -> list[Word]:
+        get = self._cache.get
+        split = self._split
+        return [word for raw in raws for word in (get(raw) or split(raw))]
+
+    def _split(self, raw: str) -> tuple[Word, ...]:
+        """Cut one white-space token into words (cached: the vocabulary of news is small)."""
+        folded = raw.translate(self._fold)
+        words: list[Word] = []
+        position = 0
+        for match in _WORD_RE.finditer(folded):
+            start, end = match.span()
+            gap = folded[position:start]
+            text = folded[start:end]
+            if gap and not _JOINERS.issuperset(gap):
+                words.append(_BARRIER)
+            elif gap and words and words[-1] is not _BARRIER:
+                low, previous, orig, _ = words[-1]
+                if gap == "'" and text in ("s", "S"):  # possessive: "Macron's" -> "Macron"
+                    words[-1] = (low, previous, orig, raw[position:end] + " ")
+                    position = end
+                    continue
+                words[-1] = (low, previous, orig, raw[position:start])
+            words.append((text.lower(), text, raw[start:end], " "))
+            position = end
+        rest = folded[position:]
+        if not words or (rest and not _JOINERS.issuperset(rest)):
+            words.append(_BARRIER)
+        elif rest and words[-1] is not _BARRIER:
+            low, text, orig, _ = words[-1]
+            words[-1] = (low, text, orig, raw[position:] + " ")
+        result = tuple(words)
+        self._cache[raw] = result
+        if not any(word[0] in self._first for word in result):
+            self._cold.add(raw)
+        return result
+
+    def tag(self, title: str, summary: str) -> Tags:
+        """Countries and topics of one article, with the evidence."""
+        article = _Article(self, self._raw(title), self._raw(summary))
+        countries: list[str] = []
+        weights: dict[str, int] = {}
+        hits: list[tuple[str, str, str, str, str, bool]] = []  # Evidence fields
+        self._scan("title", article.title, article, countries, weights, hits)
+        self._scan("summary", article.summary, article, countries, weights, hits)
+        minimum = self._summary_min
+        topics = [slug for slug, weight in weights.items() if weight >= minimum]
+        if len(topics) < len(weights):
+            hits = [
+                (kind, value, text, field, f"{source} (weight {weights[value]} < {minimum})", False)
+                if kind == "topic" and accepted and weights[value] < minimum
+                else (kind, value, text, field, source, accepted)
+                for kind, value, text, field, source, accepted in hits
+            ]
+        if len(topics) > 1:
+            topics.sort(key=self._topic_order.__getitem__)
+        cache = self._evidence
+        if len(cache) > _CACHE_LIMIT:
+            cache.clear()
+        evidence = tuple([cache.get(hit) or self._new_evidence(hit) for hit in hits])
+        return Tags(tuple(dict.fromkeys(countries)), tuple(topics), evidence)
+
+    def _new_evidence(self, hit: tuple[str, str, str, str, str, bool]) -> Evidence:
+        evidence = self._evidence[hit] = Evidence(*hit)
+        return evidence
+
+    def _scan(
+        self,
+        field: str,
+        raws: list[str],
+        article: _Article,
+        countries: list[str],
+        weights: dict[str, int],
+        hits: list[tuple[str, str, str, str, str, bool]],
+    ) -> None:
+        """Longest-match lookup over the words of one field (see the module docstring).
+
+        Only white-space tokens that hold a known first word are looked at; the words after them are
+        fetched from the token cache only while they can still extend a known phrase.
+        """
+        cold = self._cold
+        get = self._cache.get
+        split = self._split
+        first = self._first
+        prefixes = self._prefixes
+        entries_get = self._entries.get
+        title = field == "title"
+        count = len(raws)
+        skip = (0, 0)  # words before this (token, word) position are part of an earlier match
+        for j in [j for j, raw in enumerate(raws) if raw not in cold]:
+            tokens = get(raws[j]) or split(raws[j])
+            for k, word in enumerate(tokens):
+                key = word[0]
+                if key not in first or (j, k) < skip:
+                    continue
+                entry = entries_get(key)
+                if key in prefixes:
+                    found = [(1, entry, j, k)] if entry is not None else []
+                    seq = [word]
+                    at_j, at_k, current = j, k, tokens
+                    while True:
+                        at_k += 1
+                        if at_k >= len(current):
+                            at_j += 1
+                            if at_j >= count:
+                                break
+                            current = get(raws[at_j]) or split(raws[at_j])
+                            at_k = 0
+                        following = current[at_k]
+                        if not following[0]:
+                            break
+                        key = key + " " + following[0]
+                        seq.append(following)
+                        entry = entries_get(key)
+                        if entry is not None:
+                            found.append((len(seq), entry, at_j, at_k))
+                        if key not in prefixes:
+                            break
+                    candidates: Iterable[tuple[int, _Entry | None, int, int]] = reversed(found)
+                elif entry is None:
+                    continue
+                else:
+                    seq = [word]
+                    candidates = ((1, entry, j, k),)
+                for size, entry, end_j, end_k in candidates:
+                    assert entry is not None
+                    rule = entry.country
+                    is_country = rule is not None and (not rule.checks or _case_ok(seq, rule.checks))
+                    if not is_country and not entry.topics:
+                        continue
+                    skip = (end_j, end_k + 1)
+                    text = word[2] if size == 1 else _text(seq, size)
+                    if is_country:
+                        assert rule is not None
+                        self._country(rule, field, (j, k), size, text, article, countries, hits)
+                    for topic in entry.topics:
+                        if not topic.slug or (topic.month and self._is_date(field, (j, k), size, article)):
+                            source = topic.source if not topic.slug else _DATE_RULE
+                            hits.append(("topic", topic.slug, text, field, source, False))
+                            continue
+                        weight = self._summary_min if title and topic.title_accepts else topic.weight
+                        weights[topic.slug] = weights.get(topic.slug, 0) + weight
+                        hits.append(("topic", topic.slug, text, field, topic.source, True))
+                    break
+
+    def _country(
+        self,
+        rule: _CountryRule,
+        field: str,
+        at: tuple[int, int],
+        size: int,
+        text: str,
+        article: _Article,
+        countries: list[str],
+        hits: list[tuple[str, str, str, str, str, bool]],
+    ) -> None:
+        code = rule.code
+        source = rule.source
+        if not code:
+            hits.append(("country", "", text, field, source, False))
+            return
+        if rule.caps_ambiguous and article.all_caps(field):
+            hits.append(("country", code, text, field, _CAPS_RULE, False))
+            return
+        if rule.person and self._is_person(field, at, size, article):
+            hits.append(("country", code, text, field, _PERSON_RULE, False))
+            return
+        if rule.contextual is not None:
+            code, why = article.resolve(rule.contextual)
+            source = f"{source}; {why}"
+            if not code:
+                hits.append(("country", rule.code, text, field, source, False))
+                return
+        countries.append(code)
+        hits.append(("country", code, text, field, source, True))
+
+    def _is_person(self, field: str, at: tuple[int, int], size: int, article: _Article) -> bool:
+        words, index = article.locate(field, at)
+        previous = words[index - 1] if index else _BARRIER
+        if previous[0] in self._given_names and previous[1][:1].isupper():
+            return True
+        after = index + size
+        following = words[after] if after < len(words) else _BARRIER
+        name = following[1]
+        if not name[:1].isupper() or name.isupper() or following[0] in self._known_words:
+            return False
+        return following[0] in self._surnames or not article.title_case(field)
+
+    def _is_date(self, field: str, at: tuple[int, int], size: int, article: _Article) -> bool:
+        words, index = article.locate(field, at)
+        if not words[index][1][:1].isupper():
+            return False
+        previous = words[index - 1][0] if index else ""
+        following = words[index + size][0] if index + size < len(words) else ""
+        if previous[:1].isdigit() or following[:1].isdigit() or previous in self._month_markers:
+            return True
+        return field == "summary" and index > 0
+
+
+class _Article:
+    """Per-article state shared by the rules; the word lists are built only when a rule asks."""
+
+    def __init__(self, tagger: Tagger, title: list[str], summary: list[str]) -> None:
+        self.tagger = tagger
+        self.title = title  # white-space tokens
+        self.summary = summary
+        self._words: dict[str, tuple[list[Word], list[int]]] = {}
+        self._lows: frozenset[str] | None = None
+        self._joined = ""
+        self._title_case: dict[str, bool] = {}
+
+    def words(self, field: str) -> tuple[list[Word], list[int]]:
+        """The words of a field and, per white-space token, the index of its first word."""
+        if field not in self._words:
+            get = self.tagger._cache.get
+            split = self.tagger._split
+            words: list[Word] = []
+            starts = []
+            for raw in self.title if field == "title" else self.summary:
+                starts.append(len(words))
+                words.extend(get(raw) or split(raw))
+            self._words[field] = (words, starts)
+        return self._words[field]
+
+    def locate(self, field: str, at: tuple[int, int]) -> tuple[list[Word], int]:
+        """The words of a field and the index of the word at (token, word-in-token)."""
+        words, starts = self.words(field)
+        return words, starts[at[0]] + at[1]
+
+    def all_caps(self, field: str) -> bool:
+        letters = "".join(word[1] for word in self.words(field)[0])
+        return letters.isupper() and sum(map(str.isalpha, letters)) > 8
+
+    def title_case(self, field: str) -> bool:
+        """Whether most long words of the field are capitalised (a headline style)."""
+        if field not in self._title_case:
+            long_words = [word[1] for word in self.words(field)[0] if len(word[1]) > 3]
+            capitalised = sum(1 for word in long_words if word[:1].isupper())
+            self._title_case[field] = bool(long_words) and capitalised >= 0.6 * len(long_words)
+        return self._title_case[field]
+
+    def resolve(self, rule: _Contextual) -> tuple[str, str]:
+        """The code a contextual alias stands for here, and why."""
+        if self._lows is None:
+            lows = [word[0] for field in ("title", "summary") for word in self.words(field)[0]]
+            self._lows = frozenset(lows)
+            self._joined = " " + " ".join(lows) + " "
+        for reading in rule.readings:
+            hit = next(iter(reading.context & self._lows), None) or next(
+                (phrase for phrase in reading.phrases if phrase in self._joined), None
+            )
+            if hit:
+                return (
+                    reading.code,
+                    f'{rule.source}: {reading.code or "no country"} (context "{hit.strip()}")',
+                )
+        return rule.default, f"{rule.source}: {rule.default or 'no country'} (default)"
+
+
+def _case_ok(words: list[Word], checks: tuple[tuple[int, bool, str], ...]) -> bool:
+    for offset, exact, form in checks:
+        text = words[offset][1]
+        if (text != form) if exact else not text[:1].isupper():
+            return False
+    return True
+
+
+def _text(words: list[Word], size: int) -> str:
+    return "".join([word[2] + word[3] for word in words[: size - 1]]) + words[size - 1][2]
+
+
+def _fold_letters(path: Path, rules: dict[str, Any]) -> dict[str, str]:
+    table = rules.get("fold", {})
+    letters = table.get("letters", {}) if isinstance(table, dict) else None
+    if not isinstance(letters, dict) or not all(
+        isinstance(k, str) and len(k) == 1 and isinstance(v, str) and len(v) == 1 for k, v in letters.items()
+    ):
+        raise TaggingDataError(
+            path, line_of(path, r"^\s*letters\s*="), "[fold] letters must map one letter to one"
+        )
+    return letters
+
+
+def _primary(path: Path, rules: dict[str, Any]) -> dict[str, str]:
+    table = rules.get("primary", {})
+    if not isinstance(table, dict) or not all(isinstance(v, str) for v in table.values()):
+        raise TaggingDataError(path, line_of(path, r"^\s*\[primary\]"), "[primary] must map phrases to codes")
+    return table
+
+
+class _Builder:
+    """Compiles the data files into the tagger's lookup dict."""
+
+    def __init__(self, gazetteer: Gazetteer, fold_letters: dict[str, str]) -> None:
+        self.gazetteer = gazetteer
+        self.fold_letters = fold_letters
+        self.entries: dict[str, _Entry] = {}
+        self._splitter = Tagger(gazetteer, (), {}, {**_EMPTY_SETTINGS, "fold": fold_letters})
+
+    def key(self, phrase: str) -> tuple[str, list[Word]]:
+        words = self._splitter.words(phrase)
+        return " ".join(word[0] for word in words), words
+
+    def _checked_key(self, path: Path, phrase: str, where: str) -> tuple[str, list[Word]]:
+        key, words = self.key(phrase)
+        if not words or any(word is _BARRIER or not word[0] for word in words):
+            raise TaggingDataError(
+                path,
+                line_of(path, re.escape(phrase)),
+                f'{where}: "{phrase}" has punctuation that breaks phrases',
+            )
+        return key, words
+
+    def add_country(
+        self, path: Path | None, phrase: str, rule: _CountryRule, exact_all: bool = False
+    ) -> None:
+        if path is None:
+            key, words = self.key(phrase)
+            if any(not word[0] for word in words):
+                return  # a pycountry name that cannot appear as one phrase
+        else:
+            key, words = self._checked_key(path, phrase, "phrase")
+        checks = []
+        for offset, word in enumerate(words):
+            text = word[1]
+            acronym = sum(map(str.isalpha, text)) >= 2 and text.isupper()
+            if exact_all or acronym:
+                checks.append((offset, True, text))
+            elif text[:1].isupper():
+                checks.append((offset, False, text))
+        entry = self.entries.setdefault(key, _Entry())
+        entry.country = _CountryRule(
+            rule.code, tuple(checks), rule.source, rule.person, rule.caps_ambiguous, rule.contextual
+        )
+
+    def add_topics(self, path: Path) -> tuple[Topic, ...]:
+        data = read_toml(path)
+        topics = []
+        for slug, spec in data.items():
+            header = rf"^\s*\[\s*\"?{re.escape(slug)}\"?\s*\]"
+            if not isinstance(spec, dict) or slug != slugify(slug):
+                raise TaggingDataError(
+                    path, line_of(path, header), f"[{slug}] must be a table named by a slug (a-z, 0-9, -)"
+                )
+            unknown = set(spec) - {"name", "description", "terms", "strong", "hints"}
+            if unknown:
+                raise TaggingDataError(
+                    path, line_of(path, header), f"[{slug}] unknown field(s): {', '.join(sorted(unknown))}"
+                )
+            name, description = spec.get("name"), spec.get("description")
+            if not isinstance(name, str) or not isinstance(description, str):
+                raise TaggingDataError(
+                    path, line_of(path, header), f"[{slug}] needs a name and a description (strings)"
+                )
+            topics.append(Topic(slug, name, description))
+            for field, weight, title_accepts in _TOPIC_FIELDS:
+                for term in string_list(path, spec.get(field, []), f"[{slug}] {field}", header):
+                    source = f'{path.parent.name}/{path.name} [{slug}] {field}: "{term}"'
+                    self._add_term(path, term, _TopicRule(slug, weight, title_accepts, source))
+        if not topics:
+            raise TaggingDataError(path, None, "no topics defined")
+        return tuple(topics)
+
+    def _add_term(self, path: Path, term: str, rule: _TopicRule) -> None:
+        variants = [""]
+        for raw in term.split():
+            forms = inflections(raw[:-1]) if raw.endswith("*") else [raw]
+            variants = [f"{prefix} {form}".strip() for prefix in variants for form in forms]
+        for variant in variants:
+            key, _ = self._checked_key(path, variant, f"term {term!r}")
+            entry = self.entries.setdefault(key, _Entry())
+            same = [old for old in entry.topics if old.slug == rule.slug]
+            if not rule.slug:
+                entry.topics = (rule,)
+            elif not same:
+                entry.topics += (rule,)
+            elif (same[0].weight, same[0].title_accepts) < (rule.weight, rule.title_accepts):
+                entry.topics = tuple(rule if old.slug == rule.slug else old for old in entry.topics)
+
+    def add_rules(self, path: Path, rules: dict[str, Any]) -> dict[str, Any]:
+        """Add the gazetteer aliases and the rules of tagging.toml; return the tagger settings."""
+        gazetteer = self.gazetteer
+
+        def section(name: str) -> dict[str, Any]:
+            value = rules.get(name, {})
+            if not isinstance(value, dict):
+                raise TaggingDataError(path, line_of(path, rf"^\s*{name}\s*="), f"{name} must be a table")
+            return value
+
+        def words(table: dict[str, Any], name: str, where: str) -> list[str]:
+            return string_list(path, table.get(name, []), f"{where}.{name}", rf"^\s*{name}\s*=")
+
+        def code(value: object, where: str) -> str:
+            if value == "" or (isinstance(value, str) and value in gazetteer.by_code):
+                return str(value)
+            raise TaggingDataError(
+                path, line_of(path, re.escape(str(value))), f"{where}: unknown code {value!r}"
+            )
+
+        for key in rules.get("primary", {}).values():
+            code(key, "[primary]")
+        people = section("person_names")
+        person_aliases = {fold(a).lower() for a in words(people, "aliases", "person_names")}
+        caps = {fold(a).lower() for a in words(section("all_caps"), "ambiguous_abbreviations", "all_caps")}
+        contextual: dict[str, tuple[str, _Contextual]] = {}
+        blocks = rules.get("contextual", [])
+        if not isinstance(blocks, list):
+            raise TaggingDataError(
+                path, line_of(path, r"contextual"), "contextual must be an array of tables"
+            )
+        for number, block in enumerate(blocks, 1):
+            where = f"[[contextual]] #{number}"
+            if not isinstance(block, dict) or not isinstance(block.get("readings", []), list):
+                raise TaggingDataError(path, None, f"{where} must be a table with a readings list")
+            readings = []
+            for reading in block.get("readings", []):
+                if not isinstance(reading, dict):
+                    raise TaggingDataError(
+                        path, None, f"{where}: each reading is {{ code = ..., context = [...] }}"
+                    )
+                context = [self.key(item)[0] for item in words(reading, "context", where)]
+                readings.append(
+                    _Reading(
+                        code(reading.get("code"), where),
+                        frozenset(item for item in context if " " not in item),
+                        tuple(f" {item} " for item in context if " " in item),
+                    )
+                )
+            default = code(block.get("default", ""), where)
+            for alias in words(block, "aliases", where):
+                source = f'rule contextual (data/tagging.toml): "{alias}"'
+                contextual[self.key(alias)[0]] = (alias, _Contextual(default, tuple(readings), source))
+
+        used = set()
+        for alias in sorted(gazetteer.aliases, key=lambda alias: alias.field != "name"):
+            key = self.key(alias.text)[0]
+            low = fold(alias.text).lower()
+            context = contextual.get(key)
+            used.add(key)
+            rule = _CountryRule(
+                alias.code,
+                (),
+                alias.source,
+                person=low in person_aliases,
+                caps_ambiguous=low in caps,
+                contextual=context[1] if context else None,
+            )
+            toml_path = None if alias.field == "name" else gazetteer.path
+            self.add_country(toml_path, alias.text, rule, exact_all=alias.field == "abbreviations")
+        for key, (alias, context) in contextual.items():  # contextual aliases not listed anywhere else
+            if key not in used:
+                self.add_country(
+                    path, alias, _CountryRule(context.default, (), context.source, contextual=context)
+                )
+        stops = section("stop_phrases")
+        for group, phrases in stops.items():
+            for phrase in string_list(path, phrases, f"stop_phrases.{group}", rf"^\s*{group}\s*="):
+                source = f'rule stop_phrases (data/tagging.toml) {group}: "{phrase}"'
+                self.add_country(path, phrase, _CountryRule("", (), source))
+
+        topic_rules = section("topics")
+        summary_min = topic_rules.get("summary_min", 2)
+        if not isinstance(summary_min, int) or summary_min < 1:
+            raise TaggingDataError(
+                path, line_of(path, r"summary_min"), "topics.summary_min must be a positive integer"
+            )
+        months = {fold(month).lower() for month in words(topic_rules, "month_words", "topics")}
+        for key, entry in self.entries.items():
+            if key.split(" ")[0] in months:
+                entry.topics = tuple(
+                    _TopicRule(t.slug, t.weight, t.title_accepts, t.source, month=True) for t in entry.topics
+                )
+        for phrase in words(topic_rules, "stop_phrases", "topics"):
+            self._add_term(
+                path,
+                phrase,
+                _TopicRule("", 0, False, f'rule topics.stop_phrases (data/tagging.toml): "{phrase}"'),
+            )
+        known = {w.lower() for w in words(people, "common_words", "person_names")}
+        return {
+            "fold": self.fold_letters,
+            "given_names": frozenset(w.lower() for w in words(people, "given_names", "person_names")),
+            "surnames": frozenset(w.lower() for w in words(people, "surnames", "person_names")),
+            "known_words": frozenset(known),
+            "month_markers": frozenset(w.lower() for w in words(topic_rules, "month_markers", "topics")),
+            "summary_min": summary_min,
+        }
+
+
+#: topics.toml fields: (name, weight in the summary, whether a title hit accepts the topic alone)
+_TOPIC_FIELDS = (("terms", 1, True), ("strong", 2, True), ("hints", 1, False))
+_DATE_RULE = "rule month_words (data/tagging.toml): a date, not the noun"
+_CAPS_RULE = "rule all_caps (data/tagging.toml): an abbreviation that is also a word, in an all-caps field"
+_PERSON_RULE = "rule person_names (data/tagging.toml): a person's name, not the country"
+_EMPTY_SETTINGS: dict[str, Any] = {
+    "fold": {},
+    "given_names": frozenset(),
+    "surnames": frozenset(),
+    "known_words": frozenset(),
+    "month_markers": frozenset(),
+    "summary_min": 2,
+}

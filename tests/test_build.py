@@ -1,0 +1,88 @@
+"""``feeds build``: the same bytes as the service, deterministic, atomic, incremental."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import feedparser
+from click.testing import CliRunner
+
+from feeds.cli import main
+from feeds.web import create_app
+
+BASE = "https://news.example.org"
+
+
+def build(data_dir: Path, out: Path, *extra: str):
+    return CliRunner().invoke(main, ["build", str(out), "--base-url", BASE, "--data-dir", str(data_dir), *extra])
+
+
+def tree(out: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+
+
+def test_every_feed_file_is_byte_identical_to_the_service(data_dir: Path, tmp_path: Path):
+    out = tmp_path / "out"
+    result = build(data_dir, out)
+    assert result.exit_code == 0, result.output
+    client = create_app({"DATA_DIR": str(data_dir), "BASE_URL": BASE, "RELOAD_INTERVAL": 0}).test_client()
+    files = tree(out)
+    feeds = [name for name in files if name.startswith("feeds/")]
+    assert "feeds/all.atom" in feeds and "feeds/countries/iceland.rss" in feeds
+    for name in feeds + ["feeds.opml", "index.html"]:
+        path = "/" if name == "index.html" else "/" + name
+        assert client.get(path).data == files[name], name
+    assert feedparser.parse(files["feeds/all.rss"]).entries[0].link.startswith(BASE + "/articles/")
+    slug = feedparser.parse(files["feeds/all.atom"]).entries[0].link.rsplit("/", 1)[1]
+    assert f"articles/{slug}/index.html" in files
+
+
+def test_two_builds_are_identical_and_unchanged_files_keep_their_mtime(data_dir: Path, tmp_path: Path):
+    out = tmp_path / "out"
+    assert build(data_dir, out).exit_code == 0
+    first = tree(out)
+    past = 1_000_000_000
+    os.utime(out / "feeds/all.atom", (past, past))
+    result = build(data_dir, out, "--json")
+    summary = json.loads(result.output)
+    assert tree(out) == first
+    assert summary["written"] == 0 and summary["unchanged"] == summary["files"] and summary["removed"] == 0
+    assert (out / "feeds/all.atom").stat().st_mtime == past
+
+
+def test_changed_and_removed_files(data_dir: Path, tmp_path: Path):
+    out = tmp_path / "out"
+    build(data_dir, out)
+    stale = out / "old.html"
+    stale.write_text("left over", "utf-8")
+    listing = data_dir / "articles.txt"
+    listing.write_text(listing.read_text("utf-8").replace("Regime Relents", "Regime Relents Again"), "utf-8")
+    summary = json.loads(build(data_dir, out, "--json").output)
+    assert summary["written"] > 0 and summary["removed"] == 1 and not stale.exists()
+    assert b"Regime Relents Again" in (out / "feeds/all.atom").read_bytes()
+
+
+def test_bad_data_leaves_the_previous_output_untouched(data_dir: Path, tmp_path: Path):
+    out = tmp_path / "out"
+    build(data_dir, out)
+    before = tree(out)
+    (data_dir / "zz.txt").write_text("Broken\n@when: yesterday\n\nText.\n", "utf-8")
+    result = build(data_dir, out)
+    assert result.exit_code != 0
+    assert f"{data_dir / 'zz.txt'}:2: error: unknown metadata key @when" in result.output
+    assert tree(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "out"]  # no staging left behind
+
+
+def test_precompress_writes_gz_and_br(data_dir: Path, tmp_path: Path):
+    import gzip
+
+    import brotli
+
+    out = tmp_path / "out"
+    assert build(data_dir, out, "--precompress").exit_code == 0
+    body = (out / "feeds/all.atom").read_bytes()
+    assert gzip.decompress((out / "feeds/all.atom.gz").read_bytes()) == body
+    assert brotli.decompress((out / "feeds/all.atom.br").read_bytes()) == body

@@ -1,0 +1,146 @@
+"""Archives (RFC 5005), filters and live reloading of the service."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import feedparser
+import pytest
+
+from .conftest import ROOT
+
+GEN = ROOT.parent / "shared" / "bench" / "gen_articles.py"
+
+
+@pytest.fixture(scope="module")
+def big_client(tmp_path_factory):
+    if not GEN.exists():
+        pytest.skip(f"{GEN} is missing (the shared benchmark generator)")
+    data = tmp_path_factory.mktemp("big")
+    listing = subprocess.run([sys.executable, str(GEN), "1000"], capture_output=True, check=True).stdout
+    (data / "articles.txt").write_bytes(listing)
+    from feeds.web import create_app
+
+    app = create_app({"DATA_DIR": str(data), "ENTRY_LIMIT": 50, "RELOAD_INTERVAL": 0})
+    return app.test_client()
+
+
+def _path(url: str) -> str:
+    return url.replace("http://localhost", "")
+
+
+@pytest.mark.parametrize("fmt", ["atom", "rss"])
+def test_prev_archive_chain_visits_every_article_exactly_once(big_client, fmt):
+    seen: list[str] = []
+    parsed = feedparser.parse(big_client.get(f"/feeds/all.{fmt}").data)
+    assert parsed.bozo == 0 and len(parsed.entries) == 50
+    pages = 0
+    while True:
+        seen += [e.id for e in parsed.entries]
+        prev = [link.href for link in parsed.feed.get("links", []) if link.rel == "prev-archive"]
+        if not prev:
+            break
+        response = big_client.get(_path(prev[0]))
+        assert response.status_code == 200
+        parsed = feedparser.parse(response.data)
+        assert parsed.bozo == 0
+        assert any(link.rel == "current" for link in parsed.feed.links)
+        pages += 1
+    assert len(seen) == 1000 and len(set(seen)) == 1000
+    assert pages == 19
+
+
+def test_full_archive_pages_are_immutable_and_cached_long(big_client):
+    first = big_client.get("/feeds/archive/all/1.atom")
+    assert first.status_code == 200
+    assert first.headers["Cache-Control"] == "public, max-age=2592000"
+    assert b"<fh:archive" in first.data or b"archive xmlns" in first.data
+    assert big_client.get("/feeds/archive/all/0.atom").status_code == 404
+    assert big_client.get("/feeds/archive/all/99.atom").status_code == 404
+
+
+def test_json_feed_pages_with_next_url(big_client):
+    doc = big_client.get("/feeds/all.json").get_json()
+    ids = [i["id"] for i in doc["items"]]
+    while "next_url" in doc:
+        doc = big_client.get(_path(doc["next_url"])).get_json()
+        ids += [i["id"] for i in doc["items"]]
+    assert len(ids) == len(set(ids)) == 1000
+
+
+def test_filters_select_exactly_the_matching_articles(client):
+    all_entries = feedparser.parse(client.get("/feeds/all.atom").data).entries
+    parsed = feedparser.parse(client.get("/feeds/all.atom?q=lockdown").data)
+    expected = [e.id for e in all_entries if "lockdown" in (e.title + e.summary).lower()]
+    assert [e.id for e in parsed.entries] == expected and expected
+    parsed = feedparser.parse(client.get("/feeds/all.atom?limit=3").data)
+    assert [e.id for e in parsed.entries] == [e.id for e in all_entries[:3]]
+    parsed = feedparser.parse(client.get("/feeds/all.atom?exclude=peru").data)
+    assert all("peru" not in (e.title + e.summary).lower() for e in parsed.entries) and parsed.entries
+    assert len(parsed.entries) == len(all_entries) - 3
+    parsed = feedparser.parse(client.get("/feeds/all.atom?country=fr,pe&topic=strikes").data)
+    titles = [e.title for e in parsed.entries]
+    assert titles and all(("France" in t or "Peru" in t) and "Strike" in t for t in titles)
+    self_link = [link.href for link in parsed.feed.links if link.rel == "self"][0]
+    assert self_link == "http://localhost/feeds/all.atom?country=fr,pe&topic=strikes"
+
+
+@pytest.mark.parametrize(
+    "query, message",
+    [
+        ("limit=0", "limit must be a whole number from 1 to 500"),
+        ("limit=501", "limit must be a whole number from 1 to 500"),
+        ("limit=abc", "limit must be a whole number"),
+        ("country=atlantis", "unknown country 'atlantis'"),
+        ("topic=gardening", "unknown topic 'gardening'"),
+        ("colour=red", "unknown parameter 'colour'"),
+        ("q=", "q and exclude need at least one word"),
+    ],
+)
+def test_invalid_filters_answer_400_with_what_is_accepted(client, query, message):
+    response = client.get(f"/feeds/all.atom?{query}")
+    assert response.status_code == 400
+    assert response.headers["Content-Type"] == "text/plain; charset=utf-8"
+    assert message in response.get_data(as_text=True)
+
+
+def test_a_flood_of_distinct_queries_keeps_the_cache_bounded(app, client):
+    live = app.extensions["feeds"]
+    for n in range(10_000):
+        assert client.get(f"/feeds/all.json?q=w{n}").status_code == 200
+    assert len(live.cache) <= live.cache.size
+
+
+def test_live_data_changes_are_served_and_broken_edits_keep_the_last_good_version(data_dir: Path):
+    from feeds.web import create_app
+
+    app = create_app({"DATA_DIR": str(data_dir), "RELOAD_INTERVAL": 0.2})
+    client = app.test_client()
+    first = client.get("/feeds/all.atom")
+    listing = data_dir / "articles.txt"
+
+    def wait_for(predicate, timeout=5.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            time.sleep(0.25)
+            if predicate():
+                return True
+        return False
+
+    (data_dir / "extra.txt").write_text("Brand New Article About Chile\n\nSantiago workers strike.\n", "utf-8")
+    assert wait_for(lambda: b"Brand New Article" in client.get("/feeds/all.atom").data)
+    changed = client.get("/feeds/all.atom", headers={"If-None-Match": first.headers["ETag"]})
+    assert changed.status_code == 200 and changed.headers["ETag"] != first.headers["ETag"]
+    good = client.get("/feeds/all.atom").data
+    listing.write_text(listing.read_text("utf-8") + "\n\nBroken\n@nonsense: x\n\nText.\n", "utf-8")
+    assert wait_for(lambda: client.get("/healthz").get_json()["status"] == "degraded")
+    health = client.get("/healthz").get_json()
+    assert any(f"{listing}:" in e and "@nonsense" in e for e in health["errors"])
+    assert client.get("/feeds/all.atom").data == good
+    (data_dir / "extra.txt").unlink()
+    listing.write_text(listing.read_text("utf-8").split("\n\nBroken")[0], "utf-8")
+    assert wait_for(lambda: b"Brand New Article" not in client.get("/feeds/all.atom").data)
+    assert client.get("/healthz").get_json()["status"] == "ok"

@@ -1,0 +1,128 @@
+"""The HTTP service through Flask's test client: URLs, types, validators, errors."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import brotli
+import feedparser
+import pytest
+
+from .conftest import SEED_TITLES
+
+TYPES = {
+    "atom": "application/atom+xml; charset=utf-8",
+    "rss": "application/rss+xml; charset=utf-8",
+    "json": "application/feed+json; charset=utf-8",
+}
+
+
+@pytest.mark.parametrize("fmt", ["atom", "rss"])
+def test_overall_feed_has_every_article_newest_first(client, fmt):
+    response = client.get(f"/feeds/all.{fmt}")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == TYPES[fmt]
+    parsed = feedparser.parse(response.data)
+    assert parsed.bozo == 0
+    assert [e.title for e in parsed.entries] == SEED_TITLES
+    for entry in parsed.entries:
+        assert entry.id.startswith("tag:") and entry.link.startswith("http://localhost/articles/")
+        assert entry.published_parsed is not None
+
+
+def test_json_feed_required_fields(client):
+    response = client.get("/feeds/all.json")
+    assert response.headers["Content-Type"] == TYPES["json"]
+    doc = json.loads(response.data)
+    assert doc["version"] == "https://jsonfeed.org/version/1.1"
+    assert doc["title"] and doc["feed_url"] == "http://localhost/feeds/all.json"
+    assert [i["title"] for i in doc["items"]] == SEED_TITLES
+    for item in doc["items"]:
+        assert isinstance(item["id"], str) and item["content_text"]
+
+
+def test_country_feeds_slugs_and_iso_redirects(client):
+    parsed = feedparser.parse(client.get("/feeds/countries/france.atom").data)
+    assert parsed.feed.title.endswith(": France")
+    assert len(parsed.entries) == 3
+    response = client.get("/feeds/countries/fr.rss")
+    assert response.status_code == 301
+    assert response.headers["Location"] == "http://localhost/feeds/countries/france.rss"
+    assert client.get("/feeds/countries/FR.json").headers["Location"].endswith("/feeds/countries/france.json")
+    assert client.get("/countries/pe").headers["Location"].endswith("/countries/peru")
+
+
+def test_a_country_without_articles_has_a_valid_empty_feed(client):
+    for fmt in ("atom", "rss"):
+        response = client.get(f"/feeds/countries/iceland.{fmt}")
+        assert response.status_code == 200
+        parsed = feedparser.parse(response.data)
+        assert parsed.bozo == 0 and parsed.entries == []
+    assert json.loads(client.get("/feeds/countries/iceland.json").data)["items"] == []
+
+
+def test_unknown_feeds_answer_404_with_a_helpful_page(client):
+    for path in ("/feeds/countries/atlantis.atom", "/feeds/topics/gardening.rss", "/feeds/all.xml", "/feeds/all"):
+        response = client.get(path)
+        assert response.status_code == 404, path
+        assert response.headers["Content-Type"] == "text/html; charset=utf-8"
+        assert b"/feeds/all.atom" in response.data and b"Traceback" not in response.data
+
+
+def test_index_opml_article_pages_and_health(client):
+    index = client.get("/")
+    assert index.headers["Content-Type"] == "text/html; charset=utf-8"
+    assert b'rel="alternate" type="application/atom+xml"' in index.data
+    for title in SEED_TITLES[:3]:
+        assert title.replace("’", "’").encode() in index.data
+    opml = client.get("/feeds.opml")
+    assert opml.headers["Content-Type"] == "text/x-opml; charset=utf-8"
+    assert b'xmlUrl="http://localhost/feeds/countries/france.atom"' in opml.data
+    entry = feedparser.parse(client.get("/feeds/all.atom").data).entries[0]
+    page = client.get(entry.link.replace("http://localhost", ""))
+    assert page.status_code == 200 and entry.title.encode() in page.data
+    health = client.get("/healthz").get_json()
+    assert health["status"] == "ok" and health["articles"] == 12 and health["version"]
+
+
+def test_conditional_get_and_compression(client):
+    first = client.get("/feeds/all.atom")
+    etag, modified = first.headers["ETag"], first.headers["Last-Modified"]
+    assert first.headers["Cache-Control"] == "public, max-age=300"
+    assert first.headers["Access-Control-Allow-Origin"] == "*"
+    again = client.get("/feeds/all.atom", headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.data == b"" and again.headers["ETag"] == etag
+    by_date = client.get("/feeds/all.atom", headers={"If-Modified-Since": modified})
+    assert by_date.status_code == 304
+    wrong_tag = client.get("/feeds/all.atom", headers={"If-None-Match": '"nope"', "If-Modified-Since": modified})
+    assert wrong_tag.status_code == 200  # If-None-Match wins
+    gz = client.get("/feeds/all.atom", headers={"Accept-Encoding": "gzip"})
+    assert gz.headers["Content-Encoding"] == "gzip" and "Accept-Encoding" in gz.headers["Vary"]
+    assert gzip.decompress(gz.data) == first.data and gz.headers["ETag"] != etag
+    br = client.get("/feeds/all.atom", headers={"Accept-Encoding": "gzip;q=0.5, br"})
+    assert br.headers["Content-Encoding"] == "br" and brotli.decompress(br.data) == first.data
+    none = client.get("/feeds/all.atom", headers={"Accept-Encoding": "gzip;q=0, br;q=0"})
+    assert "Content-Encoding" not in none.headers and none.data == first.data
+    head = client.head("/feeds/all.atom")
+    assert head.data == b"" and head.headers["ETag"] == etag
+
+
+def test_unchanged_feed_is_rendered_once(app, client):
+    live = app.extensions["feeds"]
+    client.get("/feeds/all.atom")
+    count = live.renders
+    for _ in range(5):
+        client.get("/feeds/all.atom", headers={"Accept-Encoding": "gzip"})
+        client.get("/feeds/all.atom")
+    assert live.renders == count
+
+
+def test_base_url_setting_makes_every_link_absolute_on_it(data_dir: Path):
+    from feeds.web import create_app
+
+    app = create_app({"DATA_DIR": str(data_dir), "BASE_URL": "https://news.example.org/sub/", "RELOAD_INTERVAL": 0})
+    parsed = feedparser.parse(app.test_client().get("/feeds/all.atom").data)
+    assert parsed.feed.links[0].href.startswith("https://news.example.org/sub/")
+    assert all(e.link.startswith("https://news.example.org/sub/articles/") for e in parsed.entries)
