@@ -19,7 +19,7 @@ import tempfile
 import time
 import urllib.request
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -94,7 +94,7 @@ def pipeline(n: int, target: Path) -> None:
     t_tag = time.perf_counter() - t0
     ledger, _ = load_ledger(data / "ledger.json", "news.example.org", "2026-01-01")
     t0 = time.perf_counter()
-    assign(listing.entries, ledger, datetime.now(timezone.utc))
+    assign(listing.entries, ledger, datetime.now(UTC))
     t_ids = time.perf_counter() - t0
     t0 = time.perf_counter()
     site = load(data, tagger=tagger).site  # the whole pipeline, ledger written
@@ -122,7 +122,11 @@ def builds(n: int, target: Path, hugo: str | None) -> None:
     cmd[3] = str(full)
     t_full, m_full, _ = run_measured(cmd + ["--precompress"], cwd=ROOT)
     files = sum(1 for _ in full.rglob("*"))
-    say(f"{n:>7} articles: feeds build (everything, precompressed)", f"{t_full:.2f} s", f"peak {m_full:.0f} MiB, {files} files")
+    say(
+        f"{n:>7} articles: feeds build (everything, precompressed)",
+        f"{t_full:.2f} s",
+        f"peak {m_full:.0f} MiB, {files} files",
+    )
     t_again, _, _ = run_measured(cmd + ["--precompress"], cwd=ROOT)
     say(f"{n:>7} articles: feeds build again, nothing changed", f"{t_again:.2f} s")
     if hugo is None:
@@ -204,7 +208,9 @@ def serving(target: Path, wrk_bin: str | None, nginx: str | None, seconds: int) 
         tag = etag_of(url + "/feeds/all.atom", gz)
         rps, p50, p99, bad = wrk(wrk_bin, url + "/feeds/all.atom", {**gz, "If-None-Match": tag}, seconds)
         results["service 304"] = rps
-        say("service: 304 conditional request", f"{rps:,.0f} req/s", f"p50 {p50:.2f} ms, p99 {p99:.2f} ms, {bad} errors")
+        say(
+            "service: 304 conditional request", f"{rps:,.0f} req/s", f"p50 {p50:.2f} ms, p99 {p99:.2f} ms, {bad} errors"
+        )
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(15)
@@ -223,7 +229,11 @@ def serving(target: Path, wrk_bin: str | None, nginx: str | None, seconds: int) 
                 wait_http(url + "/feeds/all.atom")
                 rps, p50, p99, bad = wrk(wrk_bin, url + "/feeds/all.atom", gz, seconds)
                 results[f"nginx {label}"] = rps
-                say(f"nginx: overall feed, {label}", f"{rps:,.0f} req/s", f"p50 {p50:.2f} ms, p99 {p99:.2f} ms, {bad} errors")
+                say(
+                    f"nginx: overall feed, {label}",
+                    f"{rps:,.0f} req/s",
+                    f"p50 {p50:.2f} ms, p99 {p99:.2f} ms, {bad} errors",
+                )
             finally:
                 proc.terminate()
                 proc.wait(10)
@@ -242,7 +252,7 @@ def main() -> None:
     wrk_bin = shutil.which("wrk")
     nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None)
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    print(f"feeds benchmark, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC")
+    print(f"feeds benchmark, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
     print(f"machine: {os.cpu_count()} cores, {mem:.0f} GiB, {platform.platform()}, Python {platform.python_version()}")
     WORK.mkdir(exist_ok=True)
     for n in sizes:

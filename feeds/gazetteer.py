@@ -79,8 +79,11 @@ def read_toml(path: Path) -> dict[str, Any]:
             return tomllib.load(handle)
     except tomllib.TOMLDecodeError as exc:
         found = re.search(r"at line (\d+)", str(exc))
-        message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
-        raise TaggingDataError(path, int(found.group(1)) if found else None, f"invalid TOML: {message}") from None
+        line = int(found.group(1)) if found else None
+        if line is None and "end of document" in str(exc):
+            line = len(path.read_bytes().splitlines()) or 1
+        message = re.sub(r"\s*\((at line \d+, column \d+|at end of document)\)", "", str(exc))
+        raise TaggingDataError(path, line, f"invalid TOML: {message}") from None
     except OSError as exc:
         raise TaggingDataError(path, None, f"cannot read: {exc.strerror or exc}") from None
 

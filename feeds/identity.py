@@ -221,14 +221,18 @@ def assign(entries: tuple[Entry, ...], ledger: Ledger, now: datetime) -> Assigne
             taken.add(i)
             result[n] = i
 
-    # record edits
+    # record edits, also one second apart in listing order: distinct updated dates keep readers'
+    # ordering stable (and the Atom validator quiet about duplicate atom:updated values)
     changed = len(records) != len(ledger.records)
+    edits = 0
     for n, entry in enumerate(entries):
         i = result[n]
         assert i is not None
         r = records[i]
         if r.title != entry.title or r.summary_sha != shas[n]:
-            records[i] = replace(r, title=entry.title, summary_sha=shas[n], updated=max(now, r.first_seen))
+            stamp = max(now - timedelta(seconds=edits), r.first_seen)
+            edits += 1
+            records[i] = replace(r, title=entry.title, summary_sha=shas[n], updated=stamp)
             changed = True
     chosen = tuple(records[i] for i in result if i is not None)
     return Assigned(chosen, Ledger(ledger.authority, ledger.created, tuple(records)), changed, tuple(problems))

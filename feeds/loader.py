@@ -6,8 +6,8 @@ This is the only place where the pipeline's steps meet; each step stays testable
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, fields
-from datetime import UTC, datetime
+from dataclasses import dataclass, fields, replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -100,10 +100,12 @@ def load(
     clean = not any(p.is_error for p in problems)
     assigned, id_problems = identify(listing.entries, data_dir, meta.tag_authority, now, persist=persist and clean)
     problems.extend(id_problems)
-    articles = [
-        _article(entry, record, tagger, problems, now)
-        for entry, record in zip(listing.entries, assigned.records, strict=True)
-    ]
+    articles = _distinct_dates(
+        [
+            _article(entry, record, tagger, problems, now)
+            for entry, record in zip(listing.entries, assigned.records, strict=True)
+        ]
+    )
     id_prefix = f"tag:{assigned.ledger.authority},{assigned.ledger.created}:"
     site = index(
         meta,
@@ -114,6 +116,22 @@ def load(
         tuple(problems),
     )
     return Loaded(site=site, tagger=tagger, entries=listing.entries)
+
+
+def _distinct_dates(articles: list[Article]) -> list[Article]:
+    """Articles given the same ``@date`` (often just a day) are spaced one second apart in listing
+    order, the first (newest) keeping it, as new articles are: readers then sort them as listed."""
+    seen: dict[datetime, int] = {}
+    out = []
+    for article in articles:
+        shift = seen.get(article.published, 0)
+        seen[article.published] = shift + 1
+        if shift:
+            published = article.published - timedelta(seconds=shift)
+            updated = article.updated if article.updated > article.published else published
+            article = replace(article, published=published, updated=updated)
+        out.append(article)
+    return out
 
 
 def _article(entry: Entry, record, tagger: Tagger, problems: list[Diagnostic], now: datetime) -> Article:

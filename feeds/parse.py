@@ -19,12 +19,13 @@ an error rather than being taken for text.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from dateutil import parser as dateparser
 
@@ -241,7 +242,7 @@ def _parse_meta(lines: Iterable[tuple[int, str]], report: _Reporter, default_tz:
             if parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() for c in value):
                 report.error(number, f"@link must be an absolute http(s) URL, not {value!r}")
             else:
-                meta = replace(meta, link=value)
+                meta = replace(meta, link=iri_to_uri(value))
         elif field_name == "author":
             meta = replace(meta, author=_clean(value, report, number))
         elif field_name == "id":
@@ -255,6 +256,30 @@ def _parse_meta(lines: Iterable[tuple[int, str]], report: _Reporter, default_tz:
         else:
             meta = replace(meta, **{field_name: _overrides(value, getattr(meta, field_name))})
     return meta
+
+
+def iri_to_uri(value: str) -> str:
+    """Percent-encode what a URL cannot hold (RFC 3987 3.1), IDNA-encode the host: feeds need URLs."""
+    parts = urlsplit(value)
+    host = parts.hostname or ""
+    with contextlib.suppress(UnicodeError):  # left as it is; the check above saw a host
+        host = host.encode("idna").decode("ascii")
+    netloc = host
+    if parts.port:
+        netloc += f":{parts.port}"
+    if parts.username:
+        userinfo = quote(parts.username, safe="") + (":" + quote(parts.password, safe="") if parts.password else "")
+        netloc = f"{userinfo}@{netloc}"
+    safe = "/:@!$&'()*+,;=%~-._?#[]"
+    return urlunsplit(
+        (
+            parts.scheme,
+            netloc,
+            quote(parts.path, safe=safe),
+            quote(parts.query, safe=safe),
+            quote(parts.fragment, safe=safe),
+        )
+    )
 
 
 def _overrides(value: str, current: Overrides) -> Overrides:

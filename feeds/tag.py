@@ -8,12 +8,14 @@ How it works (one pass per field, no loop over countries or topics):
    possessive "'s" is dropped ("Macron’s" -> "Macron"), any other punctuation is a barrier no phrase crosses
    ("Peru: Lima" is never the phrase "Peru Lima"). Dotted abbreviations stay one word ("U.S.", "D.R.").
 2. Look up. Every country phrase (gazetteer) and topic term (topics.toml) is a key of one dict, by its
-   lower-cased folded words; a second dict gives, per first word, the longest phrase starting with it. At each
-   word the longest phrase that matches (and passes its case check) wins, so "South Sudan" beats "Sudan",
-   "Papua New Guinea" beats "Guinea", "Latin American" (a stop phrase) beats "American", "Mexico City" is a
-   Mexican city and "New Mexico" a US state.
+   lower-cased folded words; a set holds every proper prefix of a multi-word key. Only white-space tokens
+   holding a known first word are visited (the others are remembered as "cold"); from there the following
+   words are read only while they extend a known prefix, and the longest phrase that matches (and passes
+   its case check) wins: "South Sudan" beats "Sudan", "Papua New Guinea" beats "Guinea", "Latin American"
+   (a stop phrase) beats "American", "Mexico City" is a Mexican city and "New Mexico" a US state.
 3. Case. A data word written with a capital must be capitalised in the text ("china", "turkey", "chad" are
-   not countries), all-caps headlines pass; a data word written in capitals (acronym: "US", "ANC", "AMLO") and
+   not countries), all-caps headlines pass (but an all-caps word of 2-3 letters is an acronym: "GAO" is not
+   the city Gao); a data word written in capitals (acronym: "US", "ANC", "AMLO") and
    every entry of ``abbreviations`` must match exactly ("us" is not the US).
 4. Rules from data/tagging.toml: ``stop_phrases`` (matched like countries, never tag: "French fries",
    "Guinea pig", "Indian Ocean"); ``person_names`` (an alias that is also a given name is a person when a
@@ -23,11 +25,12 @@ How it works (one pass per field, no loop over countries or topics):
    the country otherwise; bare "Congo" is DR Congo unless Brazzaville context; "Brussels" with EU context is
    no country); ``all_caps`` (abbreviations that are also words, "US", do not count in an all-caps field);
    ``[primary]`` (a demonym shared by several codes goes to one: "French" is France).
-5. Topics. A topic is accepted when a term of it is in the title, or when its terms in the summary weigh at
-   least ``summary_min`` (tagging.toml ``[topics]``): an ordinary term weighs 1, a ``strong`` term (a phrase
-   or an unambiguous word) weighs ``strong_weight``. So one passing "strike" in a summary does not make a
-   strike article, but "went on strike", two strike words, or "Strike" in the title do. Month words ("March")
-   are ignored when they are dates.
+5. Topics (rule documented at the top of data/topics.toml). A ``terms`` or ``strong`` entry of a topic in
+   the TITLE accepts the topic; otherwise the hits add up (``terms`` and ``hints`` weigh 1, ``strong`` 2)
+   and must reach ``summary_min`` (2, tagging.toml ``[topics]``). So one passing "strike" or "protests"
+   in a summary does not make a strike or protest article, but "went on strike", two protest words, or
+   "Strike" in the title do; a generic hint ("troops") never suffices alone. Topic ``stop_phrases``
+   ("union election") and dates ("on March 16") do not count.
 
 Every match, kept or discarded, is recorded as :class:`Evidence` with the data entry or rule behind it.
 Evidence text is the article text of the matched words (a run of white space is shown as one space).
@@ -50,7 +53,6 @@ __all__ = ["Country", "Evidence", "Tagger", "TaggingDataError", "Tags", "Topic"]
 _WORD_RE = re.compile(r"(?:[A-Za-z]\.){2,}|[^\W_]+")
 _JOINERS = frozenset("-'")
 _CACHE_LIMIT = 200_000
-_INFLECTIONS = ("s", "es", "ed", "ing", "er", "ers", "or", "ors")
 
 # A word: (lower-case folded, folded with case, original text, original separator after it).
 # A barrier word (punctuation) is ("", "", "", "").
@@ -142,20 +144,20 @@ def _fold_table(extra: dict[str, str]) -> dict[int, str]:
 
 
 def inflections(stem: str) -> list[str]:
-    """Regular English forms of ``stem`` for a ``word*`` topic term: strike -> strikes, striking, strikers..."""
-    forms = {stem}
-    bases = [stem]
+    """Regular English forms for a ``word*`` topic term: strike -> strikes, striking, striker, strikers."""
+    forms = {stem, stem + "s"}
     if stem.endswith("e"):
-        bases.append(stem[:-1])
-    if stem.endswith("y") and len(stem) > 2 and stem[-2] not in "aeiou":
-        forms.update((stem[:-1] + "ies", stem[:-1] + "ied"))
-    if len(stem) >= 3 and stem[-1] not in "aeiouwxy" and stem[-2] in "aeiou" and stem[-3] not in "aeiou":
-        bases.append(stem + stem[-1])
-    for base in bases:
-        forms.update(base + suffix for suffix in _INFLECTIONS)
-    forms.add(stem + "s")
-    if stem.endswith("e"):
-        forms.update((stem + "s", stem + "d", stem + "r", stem + "rs"))
+        forms.update((stem + "d", stem[:-1] + "ing", stem + "r", stem + "rs"))
+    elif len(stem) > 2 and stem.endswith("y") and stem[-2] not in "aeiou":
+        forms.discard(stem + "s")
+        forms.update((stem[:-1] + "ies", stem[:-1] + "ied", stem + "ing"))
+    else:
+        if stem.endswith(("s", "x", "z", "ch", "sh")):
+            forms.add(stem + "es")
+        bases = [stem]
+        if len(stem) >= 3 and stem[-1] not in "aeiouwxy" and stem[-2] in "aeiou" and stem[-3] not in "aeiou":
+            bases.append(stem + stem[-1])  # ban -> banned, banning
+        forms.update(base + suffix for base in bases for suffix in ("ed", "ing", "er", "ers", "or", "ors"))
     return sorted(forms)
 
 
@@ -178,9 +180,7 @@ class Tagger:
             self._topic_by_key.setdefault(slugify(topic.name), topic)
         self._entries = entries
         self._prefixes: frozenset[str] = frozenset(
-            " ".join(words[:size])
-            for words in (key.split(" ") for key in entries)
-            for size in range(1, len(words))
+            " ".join(words[:size]) for words in (key.split(" ") for key in entries) for size in range(1, len(words))
         )
         self._first: frozenset[str] = frozenset(key.split(" ")[0] for key in entries)
         self._fold = _fold_table(settings["fold"])
@@ -376,7 +376,7 @@ class Tagger:
                         assert rule is not None
                         self._country(rule, field, (j, k), size, text, article, countries, hits)
                     for topic in entry.topics:
-                        if not topic.slug or (topic.month and self._is_date(field, (j, k), size, article)):
+                        if not topic.slug or (topic.month and self._is_date(field, (j, k), article)):
                             source = topic.source if not topic.slug else _DATE_RULE
                             hits.append(("topic", topic.slug, text, field, source, False))
                             continue
@@ -428,12 +428,12 @@ class Tagger:
             return False
         return following[0] in self._surnames or not article.title_case(field)
 
-    def _is_date(self, field: str, at: tuple[int, int], size: int, article: _Article) -> bool:
+    def _is_date(self, field: str, at: tuple[int, int], article: _Article) -> bool:
         words, index = article.locate(field, at)
         if not words[index][1][:1].isupper():
             return False
         previous = words[index - 1][0] if index else ""
-        following = words[index + size][0] if index + size < len(words) else ""
+        following = words[index + 1][0] if index + 1 < len(words) else ""
         if previous[:1].isdigit() or following[:1].isdigit() or previous in self._month_markers:
             return True
         return field == "summary" and index > 0
@@ -500,9 +500,14 @@ class _Article:
 
 
 def _case_ok(words: list[Word], checks: tuple[tuple[int, bool, str], ...]) -> bool:
+    """Exact words must be equal; capitalised words capitalised, but a short all-caps word ("GAO",
+    "RIF") is an acronym, not a shouted name ("Gao", "Rif")."""
     for offset, exact, form in checks:
         text = words[offset][1]
-        if (text != form) if exact else not text[:1].isupper():
+        if exact:
+            if text != form:
+                return False
+        elif not text[:1].isupper() or (1 < len(text) <= 3 and text.isupper() and not form.isupper()):
             return False
     return True
 
@@ -517,9 +522,7 @@ def _fold_letters(path: Path, rules: dict[str, Any]) -> dict[str, str]:
     if not isinstance(letters, dict) or not all(
         isinstance(k, str) and len(k) == 1 and isinstance(v, str) and len(v) == 1 for k, v in letters.items()
     ):
-        raise TaggingDataError(
-            path, line_of(path, r"^\s*letters\s*="), "[fold] letters must map one letter to one"
-        )
+        raise TaggingDataError(path, line_of(path, r"^\s*letters\s*="), "[fold] letters must map one letter to one")
     return letters
 
 
@@ -553,9 +556,7 @@ class _Builder:
             )
         return key, words
 
-    def add_country(
-        self, path: Path | None, phrase: str, rule: _CountryRule, exact_all: bool = False
-    ) -> None:
+    def add_country(self, path: Path | None, phrase: str, rule: _CountryRule, exact_all: bool = False) -> None:
         if path is None:
             key, words = self.key(phrase)
             if any(not word[0] for word in words):
@@ -635,9 +636,7 @@ class _Builder:
         def code(value: object, where: str) -> str:
             if value == "" or (isinstance(value, str) and value in gazetteer.by_code):
                 return str(value)
-            raise TaggingDataError(
-                path, line_of(path, re.escape(str(value))), f"{where}: unknown code {value!r}"
-            )
+            raise TaggingDataError(path, line_of(path, re.escape(str(value))), f"{where}: unknown code {value!r}")
 
         for key in rules.get("primary", {}).values():
             code(key, "[primary]")
@@ -647,9 +646,7 @@ class _Builder:
         contextual: dict[str, tuple[str, _Contextual]] = {}
         blocks = rules.get("contextual", [])
         if not isinstance(blocks, list):
-            raise TaggingDataError(
-                path, line_of(path, r"contextual"), "contextual must be an array of tables"
-            )
+            raise TaggingDataError(path, line_of(path, r"contextual"), "contextual must be an array of tables")
         for number, block in enumerate(blocks, 1):
             where = f"[[contextual]] #{number}"
             if not isinstance(block, dict) or not isinstance(block.get("readings", []), list):
@@ -657,9 +654,7 @@ class _Builder:
             readings = []
             for reading in block.get("readings", []):
                 if not isinstance(reading, dict):
-                    raise TaggingDataError(
-                        path, None, f"{where}: each reading is {{ code = ..., context = [...] }}"
-                    )
+                    raise TaggingDataError(path, None, f"{where}: each reading is {{ code = ..., context = [...] }}")
                 context = [self.key(item)[0] for item in words(reading, "context", where)]
                 readings.append(
                     _Reading(
@@ -691,9 +686,7 @@ class _Builder:
             self.add_country(toml_path, alias.text, rule, exact_all=alias.field == "abbreviations")
         for key, (alias, context) in contextual.items():  # contextual aliases not listed anywhere else
             if key not in used:
-                self.add_country(
-                    path, alias, _CountryRule(context.default, (), context.source, contextual=context)
-                )
+                self.add_country(path, alias, _CountryRule(context.default, (), context.source, contextual=context))
         stops = section("stop_phrases")
         for group, phrases in stops.items():
             for phrase in string_list(path, phrases, f"stop_phrases.{group}", rf"^\s*{group}\s*="):
@@ -703,9 +696,7 @@ class _Builder:
         topic_rules = section("topics")
         summary_min = topic_rules.get("summary_min", 2)
         if not isinstance(summary_min, int) or summary_min < 1:
-            raise TaggingDataError(
-                path, line_of(path, r"summary_min"), "topics.summary_min must be a positive integer"
-            )
+            raise TaggingDataError(path, line_of(path, r"summary_min"), "topics.summary_min must be a positive integer")
         months = {fold(month).lower() for month in words(topic_rules, "month_words", "topics")}
         for key, entry in self.entries.items():
             if key.split(" ")[0] in months:

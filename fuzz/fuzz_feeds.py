@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import atheris
@@ -26,7 +26,7 @@ with atheris.instrument_imports():
     from feeds.site import SiteMeta, index
 
 TAGGER = load_tagger(SHIPPED_DATA)
-NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def test_one_input(data: bytes) -> None:

@@ -132,6 +132,9 @@ class Service:
         text = self.log_path.read_text("utf-8", errors="replace")
         return "\n".join(text.splitlines()[-lines:])
 
+    def log_count(self, text: str) -> int:
+        return self.log_path.read_text("utf-8", errors="replace").count(text)
+
     def log_problems(self) -> list[str]:
         """Tracebacks, worker timeouts and critical lines in the server log."""
         found = []
@@ -588,6 +591,8 @@ def main() -> int:
                 f"the first body of each {lags[len(lags) // 2]:.1f} s (median) to {lags[-1]:.1f} s (max) after "
                 "its write; the others were replaced before the service had loaded them"
             )
+        refused = service.log_count("(still serving the previous version)")
+        log(f"phase 2 server log: {refused} refused loads of an invalid version (both workers reload on their own)")
         for problem in tally.problems:
             log(f"  verifier: {problem}")
     except RuntimeError as exc:

@@ -247,9 +247,7 @@ def test_archive_pages_and_filtered_feeds_conform_too(data_dir, subtests):
 # -- what editors write ------------------------------------------------------------------
 #
 # The shipped listing has no metadata lines. These tests add articles with every kind of
-# ``@`` line, or edit the listing, and hold the feeds to the same rules. The ``xfail(strict)``
-# ones record defects found in the feeds; they turn into failures once the defect is fixed,
-# as a reminder to drop the mark.
+# ``@`` line, or edit the listing, and hold the feeds to the same rules.
 
 METADATA = """\
 France: Dockers Strike in Le Havre
@@ -304,20 +302,12 @@ def test_feeds_conform_with_every_kind_of_metadata(data_dir):
     assert nurses["date_published"] == "2023-03-16T18:00:00Z"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect: an @link with non-ASCII characters reaches RSS <link> unencoded; RSS wants a URL (RFC 3986)",
-)
 def test_a_link_with_accents_reaches_rss_as_a_url(data_dir):
     listing = "France: Strike at the Port\n@link: https://example.org/grève/le-havre\n\nDockers struck.\n\n"
     app = app_with(data_dir, listing)
     assert not all_problems(app, ("rss",))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect: articles dated the same day get the same atom:updated (validator warning DuplicateUpdated)",
-)
 def test_articles_dated_the_same_day_get_distinct_updated_dates(data_dir):
     listing = (
         "France: Dockers Strike\n@date: 2023-03-17\n\nDockers struck.\n\n"
@@ -327,10 +317,6 @@ def test_articles_dated_the_same_day_get_distinct_updated_dates(data_dir):
     assert not all_problems(app, ("atom",))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect: articles edited in one save all get updated=now, the same atom:updated (DuplicateUpdated)",
-)
 def test_two_articles_edited_at_once_keep_distinct_updated_dates(data_dir):
     app = app_with(data_dir)
     assert not all_problems(app, ("atom",))

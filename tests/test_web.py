@@ -126,3 +126,22 @@ def test_base_url_setting_makes_every_link_absolute_on_it(data_dir: Path):
     parsed = feedparser.parse(app.test_client().get("/feeds/all.atom").data)
     assert parsed.feed.links[0].href.startswith("https://news.example.org/sub/")
     assert all(e.link.startswith("https://news.example.org/sub/articles/") for e in parsed.entries)
+
+
+def test_metadata_reaches_every_format(data_dir: Path):
+    from feeds.web import create_app
+
+    listing = data_dir / "articles.txt"
+    listing.write_text(
+        "Dockers Strike in Le Havre\n@author: José Martínez\n@link: https://exämple.org/grève?x=é\n"
+        "@date: 2023-03-17 09:30 CET\n\nDockers struck.\n\n" + listing.read_text("utf-8"),
+        "utf-8",
+    )
+    client = create_app({"DATA_DIR": str(data_dir), "RELOAD_INTERVAL": 0}).test_client()
+    for fmt in ("atom", "rss"):
+        entry = [e for e in feedparser.parse(client.get(f"/feeds/all.{fmt}").data).entries if "Havre" in e.title][0]
+        assert entry.author == "José Martínez", fmt
+        assert entry.link == "https://xn--exmple-cua.org/gr%C3%A8ve?x=%C3%A9"
+        assert entry.published == ("2023-03-17T08:30:00+00:00" if fmt == "atom" else "Fri, 17 Mar 2023 08:30:00 +0000")
+    item = [i for i in client.get("/feeds/all.json").get_json()["items"] if "Havre" in i["title"]][0]
+    assert item["authors"] == [{"name": "José Martínez"}] and item["date_published"] == "2023-03-17T08:30:00Z"

@@ -19,6 +19,7 @@ _LOCK = threading.Lock()
 GENERATOR = "feeds"
 _HISTORY_NS = "http://purl.org/syndication/history/1.0"
 _ATOM_NS = "http://www.w3.org/2005/Atom"
+_DC_NS = "http://purl.org/dc/elements/1.1/"
 _SY_NS = "http://purl.org/rss/1.0/modules/syndication/"
 _XHTML_NS = "http://www.w3.org/1999/xhtml"
 
@@ -60,7 +61,7 @@ def _generator(page: FeedPage, names: dict[str, dict[str, str]]) -> FeedGenerato
 
 
 def _serialise(root: etree._Element, page: FeedPage) -> bytes:
-    etree.cleanup_namespaces(root, top_nsmap={"sy": _SY_NS, "fh": _HISTORY_NS, "h": _XHTML_NS})
+    etree.cleanup_namespaces(root, top_nsmap={"sy": _SY_NS, "fh": _HISTORY_NS, "dc": _DC_NS, "h": _XHTML_NS})
     if page.stylesheet:
         # feedgen has no API for processing instructions; they go before the root element.
         root.addprevious(etree.PI("xml-stylesheet", f'type="text/css" href="{page.stylesheet}"'))
@@ -143,6 +144,11 @@ def rss(page: FeedPage, names: dict[str, dict[str, str]]) -> bytes:
     with _LOCK:
         root, _ = _generator(page, names)._create_rss()
     channel = root.find("channel")
+
+    # feedgen writes an RSS <author> only with an e-mail address; a name goes in dc:creator.
+    for item, article in zip(channel.iterfind("item"), page.entries, strict=True):
+        if article.author:
+            etree.SubElement(item, f"{{{_DC_NS}}}creator").text = article.author
 
     def add() -> None:
         _links(channel, page, f"{{{_ATOM_NS}}}link")
