@@ -186,34 +186,73 @@ def etag_of(url: str, headers: dict[str, str]) -> str:
         return response.headers["ETag"]
 
 
+def _serve(cmd: list[str], env: dict[str, str], health: str) -> subprocess.Popen:
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_http(health)
+    return proc
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def serving(target: Path, wrk_bin: str | None, nginx: str | None, seconds: int) -> None:
+    """Throughput of a warm feed; access logs off everywhere, so servers are compared, not loggers."""
     if wrk_bin is None:
         skip("serving", "wrk is not installed (apt-get install wrk)")
         return
     gz = {"Accept-Encoding": "gzip"}
     results: dict[str, float] = {}
+    env = {**os.environ, "FEEDS_DATA_DIR": str(target / "data"), "FEEDS_BASE_URL": BASE, "FEEDS_ACCESS_LOG": "0"}
     port = free_port()
-    env = {**os.environ, "FEEDS_DATA_DIR": str(target / "data"), "FEEDS_BASE_URL": BASE}
-    server = subprocess.Popen(
-        FEEDS + ["serve", "--port", str(port)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    url = f"http://127.0.0.1:{port}"
+    proc = _serve(FEEDS + ["serve", "--port", str(port)], env, url + "/healthz")
     try:
-        url = f"http://127.0.0.1:{port}"
-        wait_http(url + "/healthz")
         for name, path in (("overall feed", "/feeds/all.atom"), ("country feed", "/feeds/countries/france.atom")):
             wait_http(url + path)
             rps, p50, p99, bad = wrk(wrk_bin, url + path, gz, seconds)
             results[f"service {name}"] = rps
-            say(f"service: {name}, gzip", f"{rps:,.0f} req/s", f"p50 {p50:.2f} ms, p99 {p99:.2f} ms, {bad} errors")
+            say(
+                f"service (granian): {name}, gzip",
+                f"{rps:,.0f} req/s",
+                f"p50 {p50:.2f} ms, p99 {p99:.2f} ms, {bad} errors",
+            )
         tag = etag_of(url + "/feeds/all.atom", gz)
         rps, p50, p99, bad = wrk(wrk_bin, url + "/feeds/all.atom", {**gz, "If-None-Match": tag}, seconds)
         results["service 304"] = rps
         say(
-            "service: 304 conditional request", f"{rps:,.0f} req/s", f"p50 {p50:.2f} ms, p99 {p99:.2f} ms, {bad} errors"
+            "service (granian): 304 conditional request",
+            f"{rps:,.0f} req/s",
+            f"p50 {p50:.2f} ms, p99 {p99:.2f} ms, {bad} errors",
         )
     finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(15)
+        _stop(proc)
+    gunicorn = shutil.which("gunicorn") or str(Path(PY).parent / "gunicorn")
+    for label, args in (
+        ("gunicorn gthread 2x8", ["-c", str(ROOT / "deploy" / "gunicorn.conf.py"), "--access-logfile", "/dev/null"]),
+        ("gunicorn sync x4", ["-w", "4", "-k", "sync"]),
+    ):
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        cmd = [gunicorn, *args, "-b", f"127.0.0.1:{port}", "wsgi:app"]
+        proc = _serve(cmd, {**env, "PORT": str(port)}, url + "/healthz")
+        try:
+            wait_http(url + "/feeds/all.atom")
+            rps, p50, p99, bad = wrk(wrk_bin, url + "/feeds/all.atom", gz, seconds)
+            results[label] = rps
+            say(
+                f"{label}: overall feed, gzip", f"{rps:,.0f} req/s", f"p50 {p50:.2f} ms, p99 {p99:.2f} ms, {bad} errors"
+            )
+        finally:
+            _stop(proc)
+    service = results["service overall feed"]
+    for label in ("gunicorn gthread 2x8", "gunicorn sync x4"):
+        say(f"granian / {label}", f"{service / results[label]:.2f}x", "the production server is chosen by this")
     if nginx is None:
         skip("nginx comparison", "nginx is not installed (apt-get install nginx)")
         return
@@ -235,9 +274,7 @@ def serving(target: Path, wrk_bin: str | None, nginx: str | None, seconds: int) 
                     f"p50 {p50:.2f} ms, p99 {p99:.2f} ms, {bad} errors",
                 )
             finally:
-                proc.terminate()
-                proc.wait(10)
-    service = results["service overall feed"]
+                _stop(proc)
     say("service / nginx gzip on the fly", f"{service / results['nginx gzip on the fly']:.2f}x", "target >= 1.5x")
     say("service / nginx gzip_static", f"{service / results['nginx gzip_static']:.2f}x", "target >= 0.12x")
     say("service 304 / service 200", f"{results['service 304'] / service:.2f}x", "target >= 1x")

@@ -16,6 +16,7 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime
+from email.utils import format_datetime
 from pathlib import Path
 
 import brotli
@@ -40,13 +41,19 @@ class Rendered:
     _variants: dict[str, tuple[bytes, str]] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
+    last_modified_http: str = ""
+
     def __post_init__(self) -> None:
         self.etag = '"' + hashlib.sha256(self.body).hexdigest()[:32] + '"'
+        self.last_modified_http = format_datetime(self.last_modified, usegmt=True)
 
     def variant(self, coding: str) -> tuple[bytes, str]:
         """Body and ETag for ``identity``, ``gzip`` or ``br``; each coding has its own ETag."""
         if coding == "identity":
             return self.body, self.etag
+        made = self._variants.get(coding)
+        if made is not None:
+            return made
         with self._lock:
             if coding not in self._variants:
                 if coding == "gzip":
@@ -202,6 +209,11 @@ class Live:
         rendered = self.render(found)
         self.cache.put(key, rendered)
         return rendered
+
+    def cached(self, base_url: str, path: str) -> Rendered | None:
+        """The rendered document at ``path`` of the current version if it is in the cache."""
+        hit = self.cache.get((self.version.loaded.site.version, base_url, path, None))
+        return hit if isinstance(hit, Rendered) else None
 
     def render(self, document: Document) -> Rendered:
         self.renders += 1

@@ -40,8 +40,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -123,7 +122,7 @@ class _TopicRule:
     month: bool = False
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Entry:
     country: _CountryRule | None = None
     topics: tuple[_TopicRule, ...] = ()
@@ -192,6 +191,7 @@ class Tagger:
         self._topic_order = {topic.slug: index for index, topic in enumerate(topics)}
         self._cache: dict[str, tuple[Word, ...]] = {}
         self._cold: set[str] = set()  # white-space tokens without any known first word
+        self._plans: dict[str, tuple[tuple[int, Word, _Entry | None, bool], ...]] = {}  # the others
         self._evidence: dict[tuple[str, str, str, str, str, bool], Evidence] = {}
 
     # ------------------------------------------------------------------ loading
@@ -238,6 +238,7 @@ class Tagger:
         if len(self._cache) > _CACHE_LIMIT:
             self._cache.clear()
             self._cold.clear()
+            self._plans.clear()
         return text.split()
 
     def _flatten(self, raws: list[str]) -> list[Word]:
@@ -273,7 +274,13 @@ class Tagger:
             words[-1] = (low, text, orig, raw[position:] + " ")
         result = tuple(words)
         self._cache[raw] = result
-        if not any(word[0] in self._first for word in result):
+        first, entries, prefixes = self._first, self._entries, self._prefixes
+        plan = tuple(
+            (k, word, entries.get(word[0]), word[0] in prefixes) for k, word in enumerate(result) if word[0] in first
+        )  # (position in the token, word, entry of the word alone, whether it starts a longer phrase)
+        if plan:
+            self._plans[raw] = plan
+        else:
             self._cold.add(raw)
         return result
 
@@ -317,73 +324,86 @@ class Tagger:
     ) -> None:
         """Longest-match lookup over the words of one field (see the module docstring).
 
-        Only white-space tokens that hold a known first word are looked at; the words after them are
-        fetched from the token cache only while they can still extend a known phrase.
+        Only white-space tokens that hold a known first word are visited (their "plan" of candidate words
+        is cached); the words after them are fetched from the token cache only while they can still extend
+        a known phrase.
         """
         cold = self._cold
+        plans = self._plans
         get = self._cache.get
         split = self._split
-        first = self._first
         prefixes = self._prefixes
         entries_get = self._entries.get
-        title = field == "title"
         count = len(raws)
-        skip = (0, 0)  # words before this (token, word) position are part of an earlier match
+        skip_j = skip_k = 0  # words before (token skip_j, word skip_k) belong to an earlier match
         for j in [j for j, raw in enumerate(raws) if raw not in cold]:
-            tokens = get(raws[j]) or split(raws[j])
-            for k, word in enumerate(tokens):
+            plan = plans.get(raws[j])
+            if plan is None:
+                split(raws[j])
+                plan = plans.get(raws[j], ())
+            for k, word, entry, is_prefix in plan:
+                if j < skip_j or (j == skip_j and k < skip_k):
+                    continue
+                if not is_prefix:
+                    self._match(entry, [word], 1, field, (j, k), article, countries, weights, hits)
+                    continue
+                found = [(1, entry, j, k)] if entry is not None else []
+                seq = [word]
                 key = word[0]
-                if key not in first or (j, k) < skip:
-                    continue
-                entry = entries_get(key)
-                if key in prefixes:
-                    found = [(1, entry, j, k)] if entry is not None else []
-                    seq = [word]
-                    at_j, at_k, current = j, k, tokens
-                    while True:
-                        at_k += 1
-                        if at_k >= len(current):
-                            at_j += 1
-                            if at_j >= count:
-                                break
-                            current = get(raws[at_j]) or split(raws[at_j])
-                            at_k = 0
-                        following = current[at_k]
-                        if not following[0]:
+                at_j, at_k, current = j, k, get(raws[j]) or split(raws[j])  # cached by the plan lookup
+                while True:
+                    at_k += 1
+                    if at_k >= len(current):
+                        at_j += 1
+                        if at_j >= count:
                             break
-                        key = key + " " + following[0]
-                        seq.append(following)
-                        entry = entries_get(key)
-                        if entry is not None:
-                            found.append((len(seq), entry, at_j, at_k))
-                        if key not in prefixes:
-                            break
-                    candidates: Iterable[tuple[int, _Entry | None, int, int]] = reversed(found)
-                elif entry is None:
-                    continue
-                else:
-                    seq = [word]
-                    candidates = ((1, entry, j, k),)
-                for size, entry, end_j, end_k in candidates:
-                    assert entry is not None
-                    rule = entry.country
-                    is_country = rule is not None and (not rule.checks or _case_ok(seq, rule.checks))
-                    if not is_country and not entry.topics:
-                        continue
-                    skip = (end_j, end_k + 1)
-                    text = word[2] if size == 1 else _text(seq, size)
-                    if is_country:
-                        assert rule is not None
-                        self._country(rule, field, (j, k), size, text, article, countries, hits)
-                    for topic in entry.topics:
-                        if not topic.slug or (topic.month and self._is_date(field, (j, k), article)):
-                            source = topic.source if not topic.slug else _DATE_RULE
-                            hits.append(("topic", topic.slug, text, field, source, False))
-                            continue
-                        weight = self._summary_min if title and topic.title_accepts else topic.weight
-                        weights[topic.slug] = weights.get(topic.slug, 0) + weight
-                        hits.append(("topic", topic.slug, text, field, topic.source, True))
-                    break
+                        current = get(raws[at_j]) or split(raws[at_j])
+                        at_k = 0
+                    following = current[at_k]
+                    if not following[0]:
+                        break
+                    key = key + " " + following[0]
+                    seq.append(following)
+                    entry = entries_get(key)
+                    if entry is not None:
+                        found.append((len(seq), entry, at_j, at_k))
+                    if key not in prefixes:
+                        break
+                for size, entry, end_j, end_k in reversed(found):
+                    if self._match(entry, seq, size, field, (j, k), article, countries, weights, hits):
+                        skip_j, skip_k = end_j, end_k + 1
+                        break
+
+    def _match(
+        self,
+        entry: _Entry,
+        seq: list[Word],
+        size: int,
+        field: str,
+        at: tuple[int, int],
+        article: _Article,
+        countries: list[str],
+        weights: dict[str, int],
+        hits: list[tuple[str, str, str, str, str, bool]],
+    ) -> bool:
+        """Apply one phrase found at ``at`` (its ``size`` words are ``seq[:size]``); False if it does not
+        match here (case) so that a shorter phrase may."""
+        rule = entry.country
+        is_country = rule is not None and (not rule.checks or _case_ok(seq, rule.checks))
+        if not is_country and not entry.topics:
+            return False
+        text = seq[0][2] if size == 1 else _text(seq, size)
+        if is_country:
+            self._country(rule, field, at, size, text, article, countries, hits)  # type: ignore[arg-type]
+        for topic in entry.topics:
+            if not topic.slug or (topic.month and self._is_date(field, at, article)):
+                source = topic.source if not topic.slug else _DATE_RULE
+                hits.append(("topic", topic.slug, text, field, source, False))
+                continue
+            weight = self._summary_min if topic.title_accepts and field == "title" else topic.weight
+            weights[topic.slug] = weights.get(topic.slug, 0) + weight
+            hits.append(("topic", topic.slug, text, field, topic.source, True))
+        return True
 
     def _country(
         self,
@@ -442,17 +462,21 @@ class Tagger:
 class _Article:
     """Per-article state shared by the rules; the word lists are built only when a rule asks."""
 
+    __slots__ = ("tagger", "title", "summary", "_words", "_lows", "_joined", "_title_case")
+
     def __init__(self, tagger: Tagger, title: list[str], summary: list[str]) -> None:
         self.tagger = tagger
         self.title = title  # white-space tokens
         self.summary = summary
-        self._words: dict[str, tuple[list[Word], list[int]]] = {}
+        self._words: dict[str, tuple[list[Word], list[int]]] | None = None  # built on demand
         self._lows: frozenset[str] | None = None
         self._joined = ""
-        self._title_case: dict[str, bool] = {}
+        self._title_case: dict[str, bool] | None = None
 
     def words(self, field: str) -> tuple[list[Word], list[int]]:
         """The words of a field and, per white-space token, the index of its first word."""
+        if self._words is None:
+            self._words = {}
         if field not in self._words:
             get = self.tagger._cache.get
             split = self.tagger._split
@@ -475,6 +499,8 @@ class _Article:
 
     def title_case(self, field: str) -> bool:
         """Whether most long words of the field are capitalised (a headline style)."""
+        if self._title_case is None:
+            self._title_case = {}
         if field not in self._title_case:
             long_words = [word[1] for word in self.words(field)[0] if len(word[1]) > 3]
             capitalised = sum(1 for word in long_words if word[:1].isupper())
@@ -571,10 +597,8 @@ class _Builder:
                 checks.append((offset, True, text))
             elif text[:1].isupper():
                 checks.append((offset, False, text))
-        entry = self.entries.setdefault(key, _Entry())
-        entry.country = _CountryRule(
-            rule.code, tuple(checks), rule.source, rule.person, rule.caps_ambiguous, rule.contextual
-        )
+        country = replace(rule, checks=tuple(checks))
+        self.entries[key] = replace(self.entries.get(key, _EMPTY_ENTRY), country=country)
 
     def add_topics(self, path: Path) -> tuple[Topic, ...]:
         data = read_toml(path)
@@ -611,14 +635,15 @@ class _Builder:
             variants = [f"{prefix} {form}".strip() for prefix in variants for form in forms]
         for variant in variants:
             key, _ = self._checked_key(path, variant, f"term {term!r}")
-            entry = self.entries.setdefault(key, _Entry())
-            same = [old for old in entry.topics if old.slug == rule.slug]
+            topics = self.entries.get(key, _EMPTY_ENTRY).topics
+            same = [old for old in topics if old.slug == rule.slug]
             if not rule.slug:
-                entry.topics = (rule,)
+                topics = (rule,)
             elif not same:
-                entry.topics += (rule,)
+                topics += (rule,)
             elif (same[0].weight, same[0].title_accepts) < (rule.weight, rule.title_accepts):
-                entry.topics = tuple(rule if old.slug == rule.slug else old for old in entry.topics)
+                topics = tuple(rule if old.slug == rule.slug else old for old in topics)
+            self.entries[key] = replace(self.entries.get(key, _EMPTY_ENTRY), topics=topics)
 
     def add_rules(self, path: Path, rules: dict[str, Any]) -> dict[str, Any]:
         """Add the gazetteer aliases and the rules of tagging.toml; return the tagger settings."""
@@ -698,11 +723,9 @@ class _Builder:
         if not isinstance(summary_min, int) or summary_min < 1:
             raise TaggingDataError(path, line_of(path, r"summary_min"), "topics.summary_min must be a positive integer")
         months = {fold(month).lower() for month in words(topic_rules, "month_words", "topics")}
-        for key, entry in self.entries.items():
+        for key, entry in list(self.entries.items()):
             if key.split(" ")[0] in months:
-                entry.topics = tuple(
-                    _TopicRule(t.slug, t.weight, t.title_accepts, t.source, month=True) for t in entry.topics
-                )
+                self.entries[key] = replace(entry, topics=tuple(replace(t, month=True) for t in entry.topics))
         for phrase in words(topic_rules, "stop_phrases", "topics"):
             self._add_term(
                 path,
@@ -722,6 +745,7 @@ class _Builder:
 
 #: topics.toml fields: (name, weight in the summary, whether a title hit accepts the topic alone)
 _TOPIC_FIELDS = (("terms", 1, True), ("strong", 2, True), ("hints", 1, False))
+_EMPTY_ENTRY = _Entry()
 _DATE_RULE = "rule month_words (data/tagging.toml): a date, not the noun"
 _CAPS_RULE = "rule all_caps (data/tagging.toml): an abbreviation that is also a word, in an all-caps field"
 _PERSON_RULE = "rule person_names (data/tagging.toml): a person's name, not the country"

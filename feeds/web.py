@@ -8,8 +8,6 @@ answered with 304 and no body. Feeds are rendered and compressed once per data v
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
 
 from flask import Flask, Response, request
@@ -17,13 +15,10 @@ from flask import Flask, Response, request
 from .config import Settings
 from .documents import Redirect
 from .live import Live, Rendered
+from .respond import EnvironHeaders, respond
 
 MAX_PATH = 512
 MAX_QUERY = 1024
-ARCHIVE_MAX_AGE = 30 * 24 * 3600
-# Atom and RSS are served as application/xml to a browser opening them (README, "Feeds in a browser").
-XML_FEED_TYPES = ("application/atom+xml", "application/rss+xml")
-BROWSER_XML = "application/xml; charset=utf-8"
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -41,10 +36,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
     app.extensions["feeds"] = live
     app.extensions["feeds.settings"] = settings
+    if not logging.getLogger().handlers:  # data problems and reloads go to stderr with the server's log
+        logging.basicConfig(level=logging.INFO, format="[%(asctime)s] %(levelname)s %(name)s: %(message)s")
     logging.getLogger("feeds").setLevel(logging.INFO)
 
     def base_url() -> str:
-        return settings.base_url or request.host_url.rstrip("/")
+        return settings.base_url or base_url_of(request.environ)
 
     @app.before_request
     def check_for_changes() -> None:
@@ -92,11 +89,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             response = Response(page, status=404, content_type="text/html; charset=utf-8")
             response.headers["Cache-Control"] = "no-cache"
             return response
-        response = _serve(found, settings)
-        if settings.websub_hub and found.kind == "feed":
-            response.headers["Link"] = f'<{settings.websub_hub}>; rel="hub", <{base_url()}{full}>; rel="self"'
-        return response
+        return _serve(found, settings, base_url() + full)
 
+    app.wsgi_app = FastPath(app.wsgi_app, live, settings)  # type: ignore[method-assign]
     return app
 
 
@@ -104,90 +99,48 @@ def _plain(status: int, text: str) -> Response:
     return Response(text, status=status, content_type="text/plain; charset=utf-8")
 
 
-def _coding(accept: str | None) -> str:
-    """Pick br, gzip or identity from Accept-Encoding, honouring q-values (RFC 9110 12.5.3)."""
-    if not accept:
-        return "identity"
-    q: dict[str, float] = {}
-    for part in accept.split(","):
-        name, _, params = part.strip().partition(";")
-        name = name.strip().lower()
-        weight = 1.0
-        for param in params.split(";"):
-            key, _, value = param.strip().partition("=")
-            if key.strip().lower() == "q":
-                try:
-                    weight = float(value)
-                except ValueError:
-                    weight = 0.0
-        if name:
-            q[name] = weight
-    star = q.get("*")
-    best, best_q = "identity", q.get("identity", star if star is not None and star > 0 else 1.0)
-    for coding in ("gzip", "br"):  # later wins a tie: br is smaller
-        weight = q.get(coding, star or 0.0)
-        if weight > 0 and weight >= best_q:
-            best, best_q = coding, weight
-    return best
-
-
-def _is_browser_navigation(headers: Mapping[str, str]) -> bool:
-    """Whether a browser is opening the URL as a page (rather than a feed reader fetching it).
-
-    True when ``Sec-Fetch-Dest`` is ``document``, or when ``Accept`` contains ``text/html``
-    and contains neither ``application/atom+xml`` nor ``application/rss+xml`` (readers that
-    also accept HTML, such as those built on SimplePie, list the feed types). Both tests are
-    substring matches that ignore case, so ``deploy/nginx.conf`` can mirror them with maps.
-    """
-    if headers.get("Sec-Fetch-Dest", "").strip().lower() == "document":
-        return True
-    accept = headers.get("Accept", "").lower()
-    return "text/html" in accept and not any(kind in accept for kind in XML_FEED_TYPES)
-
-
-def _serve(doc: Rendered, settings: Settings) -> Response:
-    coding = _coding(request.headers.get("Accept-Encoding"))
-    body, etag = doc.variant(coding)
-    media_type = doc.media_type
-    negotiated = media_type.partition(";")[0] in XML_FEED_TYPES
-    if negotiated and _is_browser_navigation(request.headers):
-        # The same bytes; browsers render application/xml through the feed's CSS stylesheet.
-        # A strong ETag names one representation (RFC 9110 8.8.3), so this one has its own.
-        media_type, etag = BROWSER_XML, f'{etag[:-1]}-xml"'
-    headers = {
-        "ETag": etag,
-        "Last-Modified": format_datetime(doc.last_modified, usegmt=True),
-        "Vary": "Accept, Sec-Fetch-Dest, Accept-Encoding" if negotiated else "Accept-Encoding",
-        "X-Content-Type-Options": "nosniff",
-        "Cache-Control": f"public, max-age={settings.max_age}",
-    }
-    if doc.kind == "archive":  # a full archive page never changes (RFC 5005)
-        headers["Cache-Control"] = f"public, max-age={ARCHIVE_MAX_AGE}"
-    if doc.kind in ("feed", "opml", "archive"):
-        headers["Access-Control-Allow-Origin"] = "*"
-    if doc.kind == "page":
-        headers["Content-Security-Policy"] = "default-src 'self'"
-        headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
-    if coding != "identity":
-        headers["Content-Encoding"] = coding
-    if _not_modified(etag, doc):
-        return Response(status=304, headers=headers)
-    response = Response(body, status=200, headers=headers, content_type=media_type)
+def _serve(doc: Rendered, settings: Settings, self_url: str) -> Response:
+    status, headers, body = respond(doc, request.headers, settings.max_age, settings.websub_hub, self_url)
+    response = Response(body, status=status)
+    response.headers.clear()
+    for key, value in headers:
+        response.headers[key] = value
     return response
 
 
-def _not_modified(etag: str, doc: Rendered) -> bool:
-    inm = request.headers.get("If-None-Match")
-    if inm is not None:  # If-None-Match wins over If-Modified-Since (RFC 9110 13.2.2)
-        tags = [t.strip() for t in inm.split(",")]
-        return "*" in tags or etag in tags or f"W/{etag}" in tags
-    ims = request.headers.get("If-Modified-Since")
-    if ims:
-        try:
-            since = parsedate_to_datetime(ims)
-        except (TypeError, ValueError):
-            return False
-        if since.tzinfo is None:
-            return False
-        return doc.last_modified.replace(microsecond=0) <= since
-    return False
+def base_url_of(environ: dict[str, Any]) -> str:
+    """``scheme://host`` of a request, as every link on this host is written."""
+    host = environ.get("HTTP_HOST") or f"{environ.get('SERVER_NAME', 'localhost')}:{environ.get('SERVER_PORT', '80')}"
+    return f"{environ.get('wsgi.url_scheme', 'http')}://{host}"
+
+
+_STATUS = {200: "200 OK", 304: "304 Not Modified"}
+
+
+class FastPath:
+    """WSGI middleware answering GET/HEAD of an already rendered document without Flask.
+
+    Pollers fetch the same few feeds over and over; once a document is rendered, answering it
+    is a dictionary lookup and a few header strings (same :func:`respond` as the Flask view).
+    Anything else (queries, redirects, 404s, health) goes to the Flask app.
+    """
+
+    def __init__(self, app: Any, live: Live, settings: Settings) -> None:
+        self.app = app
+        self.live = live
+        self.settings = settings
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        method = environ.get("REQUEST_METHOD")
+        path = environ.get("PATH_INFO") or "/"
+        if (method == "GET" or method == "HEAD") and not environ.get("QUERY_STRING") and len(path) <= MAX_PATH:
+            self.live.maybe_reload()
+            base = self.settings.base_url or base_url_of(environ)
+            doc = self.live.cached(base, path)
+            if doc is not None:
+                status, headers, body = respond(
+                    doc, EnvironHeaders(environ), self.settings.max_age, self.settings.websub_hub, base + path
+                )
+                start_response(_STATUS[status], headers)
+                return [body] if method == "GET" else []
+        return self.app(environ, start_response)

@@ -80,17 +80,21 @@ def fetch(url: str) -> bytes:
 class Watched:
     """A page whose console errors, page errors and failed requests are collected."""
 
-    def __init__(self, context, allow_404: bool = False) -> None:
+    def __init__(self, context, missing: tuple[str, ...] = ()) -> None:
         self.page = context.new_page()
         self.problems: list[str] = []
-        self.allow_404 = allow_404
-        self.page.on("console", lambda m: m.type == "error" and self.problems.append(f"console: {m.text}"))
+        self.missing = missing  # URLs expected to answer 404 (the not-found page itself)
+        self.page.on("console", self._console)
         self.page.on("pageerror", lambda e: self.problems.append(f"page error: {e}"))
         self.page.on("requestfailed", lambda r: self.problems.append(f"failed: {r.url} {r.failure}"))
         self.page.on("response", self._response)
 
+    def _console(self, message) -> None:
+        if message.type == "error" and message.location.get("url") not in self.missing:
+            self.problems.append(f"console: {message.text} ({message.location.get('url')})")
+
     def _response(self, response) -> None:
-        if response.status >= 400 and not (self.allow_404 and response.status == 404):
+        if response.status >= 400 and not (response.status == 404 and response.url in self.missing):
             self.problems.append(f"HTTP {response.status}: {response.url}")
 
     def goto(self, url: str):
@@ -101,6 +105,16 @@ class Watched:
     def text(self) -> str:
         """The rendered text (what a selection of everything copies); innerText exists only in HTML."""
         return self.page.evaluate(RENDERED_TEXT)
+
+    def screenshot(self, path: Path) -> None:
+        """The whole page. Playwright's full_page hangs on XML documents, so the viewport grows."""
+        viewport = self.page.viewport_size
+        height = self.page.evaluate("document.documentElement.scrollHeight")
+        self.page.set_viewport_size({"width": viewport["width"], "height": max(height, viewport["height"])})
+        try:
+            self.page.screenshot(path=path)
+        finally:
+            self.page.set_viewport_size(viewport)
 
     def check(self) -> None:
         assert not self.problems, "\n".join(self.problems)
@@ -289,13 +303,14 @@ def test_screenshots_fit_phones_and_keep_contrast(live, browser, scheme, subtest
         mobile = size == "phone"
         context = browser.new_context(viewport=viewport, is_mobile=mobile, has_touch=mobile, color_scheme=scheme)
         try:
-            watched = Watched(context, allow_404=True)
-            for name, path in _pages(live).items():
+            pages = _pages(live)
+            watched = Watched(context, missing=(live.url + pages["not-found"],))
+            for name, path in pages.items():
                 with subtests.test(page=name, size=size, scheme=scheme):
                     response = watched.goto(live.url + path)
                     assert response.status == (404 if name == "not-found" else 200)
                     suffix = "" if scheme == "light" else "-dark"
-                    watched.page.screenshot(path=SCREENSHOTS / f"{name}-{size}{suffix}.png", full_page=True)
+                    watched.screenshot(SCREENSHOTS / f"{name}-{size}{suffix}.png")
                     width = watched.page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
                     assert width[0] <= width[1], f"{name} scrolls sideways at {size} width: {width}"
                     assert watched.page.evaluate(CONTRAST) == []

@@ -13,7 +13,8 @@ import pytest
 
 from feeds.documents import STATIC, Publisher
 from feeds.render.xmlfeeds import atom, rss
-from feeds.web import _is_browser_navigation, create_app
+from feeds.respond import is_browser_navigation
+from feeds.web import create_app
 
 from . import feedcheck
 
@@ -226,7 +227,7 @@ def test_feed_pages_list_their_articles_and_feeds(app, client, subtests):
 def test_browser_navigation_rule(headers, browser):
     from werkzeug.datastructures import Headers
 
-    assert _is_browser_navigation(Headers(headers)) is browser
+    assert is_browser_navigation(Headers(headers)) is browser
 
 
 FEED_PATHS = ["/feeds/all.atom", "/feeds/all.rss", "/feeds/countries/france.atom", "/feeds/countries/iceland.rss"]

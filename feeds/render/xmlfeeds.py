@@ -61,7 +61,7 @@ def _generator(page: FeedPage, names: dict[str, dict[str, str]]) -> FeedGenerato
 
 
 def _serialise(root: etree._Element, page: FeedPage) -> bytes:
-    etree.cleanup_namespaces(root, top_nsmap={"sy": _SY_NS, "fh": _HISTORY_NS, "dc": _DC_NS, "h": _XHTML_NS})
+    etree.cleanup_namespaces(root, top_nsmap={"sy": _SY_NS, "fh": _HISTORY_NS, "dc": _DC_NS})
     if page.stylesheet:
         # feedgen has no API for processing instructions; they go before the root element.
         root.addprevious(etree.PI("xml-stylesheet", f'type="text/css" href="{page.stylesheet}"'))
@@ -97,7 +97,8 @@ def _banner(parent: etree._Element, page: FeedPage) -> None:
         return element
 
     subscribe = dict(page.links).get("current", page.self_url)
-    div = h("div", parent, **{"class": "feed-banner"})
+    # XHTML as the default namespace of the banner: unprefixed, as in Atom's type="xhtml".
+    div = etree.SubElement(parent, f"{{{_XHTML_NS}}}div", {"class": "feed-banner"}, nsmap={None: _XHTML_NS})
     h("meta", div, name="viewport", content="width=device-width, initial-scale=1")
     intro = h("p", div, "This is a web feed, for feed readers. ")
     if page.archive:
