@@ -119,7 +119,7 @@ def builds(n: int, target: Path, hugo: str | None) -> None:
     say(f"{n:>7} articles: feeds build (Atom+RSS feeds)", f"{t_feeds:.2f} s", f"peak {m_feeds:.0f} MiB")
     full = target / "out-full"
     shutil.rmtree(full, ignore_errors=True)
-    cmd[3] = str(full)
+    cmd[4] = str(full)
     t_full, m_full, _ = run_measured(cmd + ["--precompress"], cwd=ROOT)
     files = sum(1 for _ in full.rglob("*"))
     say(

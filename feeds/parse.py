@@ -39,6 +39,7 @@ _XML_INVALID = re.compile(
     + "".join(f"{chr(plane * 0x10000 + 0xFFFE)}{chr(plane * 0x10000 + 0xFFFF)}" for plane in range(1, 17))
     + "]"
 )
+_ASCII_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200b\u3000]+")
 _META_KEYS = {
     "date": "date",
@@ -133,12 +134,13 @@ def decode(data: bytes, path: str) -> tuple[str, list[Diagnostic]]:
 
 
 def _clean(text: str, report: _Reporter, line: int) -> str:
-    return _SPACES.sub(" ", text).strip()
+    """Collapse every run of white space (zero-width space included) to one space."""
+    return " ".join(text.replace("\u200b", " ").split())
 
 
 def _strip_invalid(text: str, report: _Reporter) -> str:
     """Remove what XML 1.0 cannot carry, one warning per line affected."""
-    if not _XML_INVALID.search(text):
+    if not (_ASCII_INVALID if text.isascii() else _XML_INVALID).search(text):
         return text
     lines = sorted({text.count("\n", 0, m.start()) + 1 for m in _XML_INVALID.finditer(text)})
     for line in lines:
@@ -202,7 +204,7 @@ def _paragraphs(lines: list[str]) -> list[tuple[int, list[str]]]:
     current: list[str] = []
     first = 0
     for number, line in enumerate(lines, start=1):
-        if _SPACES.sub("", line).strip():
+        if line.strip() and (line.isascii() or _SPACES.sub("", line).strip()):
             if not current:
                 first = number
             current.append(line)

@@ -6,13 +6,17 @@ import re
 import unicodedata
 
 _NON_WORD = re.compile(r"[^a-z0-9]+")
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'"})
 
 
 def fold(text: str) -> str:
     """Strip diacritics and unify apostrophes: ``Erdoğan’s`` -> ``Erdogan's``."""
+    if text.isascii():
+        return text
     text = unicodedata.normalize("NFKD", text)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    return text.replace("\u2019", "'").replace("\u2018", "'").replace("\u02bc", "'")
+    if not text.isascii():
+        text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    return text.translate(_APOSTROPHES)
 
 
 def slugify(text: str, max_length: int = 80) -> str:
