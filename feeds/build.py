@@ -99,13 +99,15 @@ def build(
                 continue
             rel = output_path(url_path)
             body = found.render()
-            files = [(rel, body)]
-            if precompress and rel.endswith(_TEXT_SUFFIXES):
-                rendered = Rendered(body, found.media_type, found.last_modified, found.kind)
-                files += [(rel + suffix, rendered.variant(coding)[0]) for coding, suffix in PRECOMPRESSED]
             written = report.written
-            for name, data in files:
-                _place(out / name, staging / name, data, report)
+            _place(out / rel, staging / rel, body, report)
+            if precompress and rel.endswith(_TEXT_SUFFIXES):
+                if report.written == written and _link_siblings(out / rel, staging / rel, report):
+                    pass  # unchanged body: its compressed files are reused, not recompressed
+                else:
+                    rendered = Rendered(body, found.media_type, found.last_modified, found.kind)
+                    for coding, suffix in PRECOMPRESSED:
+                        _place(out / (rel + suffix), staging / (rel + suffix), rendered.variant(coding)[0], report)
             if found.kind == "feed" and report.written > written:
                 report.changed_feeds.append(url_path)
             if progress:
@@ -131,6 +133,18 @@ def _wanted(path: str, formats: tuple[str, ...], feeds_only: bool) -> bool:
             return False
         return path.rsplit(".", 1)[-1] in formats
     return not feeds_only
+
+
+def _link_siblings(old: Path, new: Path, report: BuildReport) -> bool:
+    """Hard-link the previous build's .gz and .br of an unchanged file; False if one is missing."""
+    siblings = [(old.with_name(old.name + suffix), new.with_name(new.name + suffix)) for _, suffix in PRECOMPRESSED]
+    if not all(src.is_file() for src, _ in siblings):
+        return False
+    for src, dst in siblings:
+        os.link(src, dst)
+        report.files += 1
+        report.unchanged += 1
+    return True
 
 
 def _place(old: Path, new: Path, data: bytes, report: BuildReport) -> None:

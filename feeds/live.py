@@ -59,7 +59,8 @@ class Rendered:
                 if coding == "gzip":
                     data = gzip.compress(self.body, compresslevel=9, mtime=0)
                 else:
-                    data = brotli.compress(self.body, quality=11)
+                    # quality 6: within a few per cent of 11 in size for feeds, twenty times faster
+                    data = brotli.compress(self.body, quality=6)
                 self._variants[coding] = (data, f'{self.etag[:-1]}-{coding}"')
             return self._variants[coding]
 

@@ -86,3 +86,15 @@ def test_precompress_writes_gz_and_br(data_dir: Path, tmp_path: Path):
     body = (out / "feeds/all.atom").read_bytes()
     assert gzip.decompress((out / "feeds/all.atom.gz").read_bytes()) == body
     assert brotli.decompress((out / "feeds/all.atom.br").read_bytes()) == body
+
+
+def test_precompressed_files_of_unchanged_documents_are_kept(data_dir: Path, tmp_path: Path):
+    out = tmp_path / "out"
+    assert build(data_dir, out, "--precompress").exit_code == 0
+    past = 1_000_000_000
+    for name in ("feeds/all.atom.gz", "feeds/all.atom.br"):
+        os.utime(out / name, (past, past))
+    summary = json.loads(build(data_dir, out, "--precompress", "--json").output)
+    assert summary["written"] == 0 and summary["unchanged"] == summary["files"]
+    assert (out / "feeds/all.atom.gz").stat().st_mtime == past
+    assert (out / "feeds/all.atom.br").stat().st_mtime == past

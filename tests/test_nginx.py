@@ -29,6 +29,7 @@ from click.testing import CliRunner
 
 from feeds.cli import main
 from feeds.loader import load
+from feeds.respond import BROWSER_XML, is_browser_navigation
 from feeds.site import Feed, Site
 
 from .conftest import ROOT, SHIPPED, free_port, require_program
@@ -45,6 +46,8 @@ TYPES = {
     "js": "text/javascript; charset=utf-8",
 }
 MAX_AGE = "public, max-age=300"
+# Atom and RSS are negotiated (a browser navigation gets application/xml): one Vary header.
+NEGOTIATED_VARY = "Accept, Sec-Fetch-Dest, Accept-Encoding"
 CSP = "default-src 'self'"
 REFERRER = "strict-origin-when-cross-origin"
 
@@ -205,7 +208,8 @@ def test_every_feed_is_served_as_built_and_parses_with_the_same_entries(nginx: N
             assert response.headers["Cache-Control"] == MAX_AGE
             assert response.headers["Access-Control-Allow-Origin"] == "*"
             assert response.headers["X-Content-Type-Options"] == "nosniff"
-            assert response.headers["Vary"] == "Accept-Encoding"
+            vary = "Accept-Encoding" if fmt == "json" else NEGOTIATED_VARY
+            assert response.headers.get_all("Vary") == [vary], path
             assert "Content-Security-Policy" not in response.headers
             if fmt == "json":  # feedparser 6 reads no JSON Feed
                 doc = json.loads(response.body)
@@ -241,7 +245,7 @@ def test_content_types_and_headers_match_the_service(nginx: Nginx, path: str, ki
     name = "index.html" if path == "/" else path[1:] + ("/index.html" if kind == "html" else "")
     assert response.body == nginx.file(name)
     assert response.headers["X-Content-Type-Options"] == "nosniff"
-    assert response.headers["Vary"] == "Accept-Encoding"
+    assert response.headers.get_all("Vary") == ["Accept-Encoding"]
     assert response.headers["ETag"] and response.headers["Last-Modified"]
     if kind == "html":
         assert response.headers["Content-Security-Policy"] == CSP
@@ -266,7 +270,8 @@ def test_gzip_sends_the_precompressed_bytes(nginx: Nginx):
         assert packed.status == 200 and packed.headers["Content-Encoding"] == "gzip", path
         assert packed.body == nginx.file(name + ".gz"), path
         assert gzip.decompress(packed.body) == plain.body
-        assert packed.headers["Vary"] == "Accept-Encoding"
+        vary = NEGOTIATED_VARY if path.endswith(".atom") else "Accept-Encoding"
+        assert packed.headers.get_all("Vary") == plain.headers.get_all("Vary") == [vary], path
         assert packed.headers["Content-Type"] == plain.headers["Content-Type"]
         assert packed.headers["ETag"] != plain.headers["ETag"]
     refused = nginx.get("/feeds/all.atom", {"Accept-Encoding": "gzip;q=0"})
@@ -293,6 +298,121 @@ def test_conditional_requests_answer_304(nginx: Nginx):
     assert nginx.get("/countries/france", {"If-None-Match": page.headers["ETag"]}).status == 304
     head = nginx.get("/feeds/all.atom", method="HEAD")
     assert head.status == 200 and head.body == b"" and head.headers["ETag"] == etag
+
+
+# -- Atom and RSS opened in a browser: application/xml (feeds/respond.py) --------------------
+
+FIREFOX_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+READER_ACCEPT = "application/atom+xml, application/rss+xml, text/html;q=0.5"
+BROWSER = {"Sec-Fetch-Dest": "document", "Accept": FIREFOX_ACCEPT}
+READER = {"Accept": READER_ACCEPT}
+# (request headers, whether the service's rule calls it a browser navigation)
+NAVIGATIONS = [
+    pytest.param({"Sec-Fetch-Dest": "document"}, True, id="sec-fetch-dest"),
+    pytest.param({"Sec-Fetch-Dest": " Document "}, True, id="sec-fetch-dest-case"),
+    pytest.param({"Accept": FIREFOX_ACCEPT}, True, id="browser-accept"),
+    pytest.param({"Accept": "TEXT/HTML"}, True, id="accept-case"),
+    pytest.param(BROWSER, True, id="browser"),
+    pytest.param({"Sec-Fetch-Dest": "document", "Accept": READER_ACCEPT}, True, id="dest-wins"),
+    pytest.param({}, False, id="no-accept"),
+    pytest.param(READER, False, id="reader-accept"),
+    pytest.param({"Accept": "text/html, Application/RSS+XML"}, False, id="reader-accept-case"),
+    pytest.param({"Accept": "*/*"}, False, id="any"),
+    pytest.param({"Accept": "application/xml"}, False, id="xml"),
+    pytest.param({"Sec-Fetch-Dest": "empty", "Accept": "*/*"}, False, id="fetch"),
+    pytest.param({"Sec-Fetch-Dest": "documents"}, False, id="not-document"),
+]
+
+
+def _negotiated_headers(response: Response, path: str) -> None:
+    assert response.headers.get_all("Vary") == [NEGOTIATED_VARY], path
+    assert response.headers["Cache-Control"] == MAX_AGE, path
+    assert response.headers["Access-Control-Allow-Origin"] == "*", path
+    assert response.headers["X-Content-Type-Options"] == "nosniff", path
+    assert "Content-Security-Policy" not in response.headers, path
+
+
+@pytest.mark.system
+@pytest.mark.parametrize("headers, browser", NAVIGATIONS)
+def test_browser_navigations_get_atom_and_rss_as_application_xml(nginx: Nginx, headers, browser: bool):
+    assert is_browser_navigation(headers) is browser  # the rule deploy/nginx.conf mirrors
+    for path in ("/feeds/all.atom", "/feeds/all.rss", "/feeds/countries/france.rss", "/feeds/topics/strikes.atom"):
+        plain = nginx.get(path)
+        response = nginx.get(path, headers)
+        assert response.status == 200, path
+        assert response.headers["Content-Type"] == (BROWSER_XML if browser else TYPES[path.rsplit(".", 1)[1]])
+        assert response.body == plain.body == nginx.file(path[1:]), path
+        assert "Content-Encoding" not in response.headers
+        _negotiated_headers(response, path)
+        assert response.headers["Last-Modified"] == plain.headers["Last-Modified"]
+        # Two representations never share a strong ETag: the application/xml one has none.
+        assert response.headers["ETag"] == (None if browser else plain.headers["ETag"]), path
+
+
+@pytest.mark.system
+@pytest.mark.parametrize("headers", [BROWSER, READER, {}], ids=["browser", "reader", "no-accept"])
+def test_negotiated_feeds_send_the_precompressed_bytes(nginx: Nginx, headers: dict[str, str]):
+    for path in ("/feeds/all.atom", "/feeds/all.rss"):
+        kind = BROWSER_XML if headers is BROWSER else TYPES[path.rsplit(".", 1)[1]]
+        packed = nginx.get(path, {**headers, "Accept-Encoding": "gzip, deflate, br"})
+        assert packed.status == 200 and packed.headers["Content-Encoding"] == "gzip", path
+        assert packed.headers["Content-Type"] == kind, path
+        assert packed.body == nginx.file(path[1:] + ".gz"), path
+        assert gzip.decompress(packed.body) == nginx.file(path[1:])
+        _negotiated_headers(packed, path)
+        refused = nginx.get(path, {**headers, "Accept-Encoding": "gzip;q=0"})
+        assert "Content-Encoding" not in refused.headers and refused.body == nginx.file(path[1:])
+        assert refused.headers["Content-Type"] == kind
+        _negotiated_headers(refused, path)
+
+
+@pytest.mark.system
+def test_negotiated_feeds_answer_conditional_requests(nginx: Nginx):
+    for path in ("/feeds/all.atom", "/feeds/all.rss"):
+        feed = nginx.get(path, READER)
+        etag, modified = feed.headers["ETag"], feed.headers["Last-Modified"]
+        for headers in (READER, {}):
+            again = nginx.get(path, {**headers, "If-None-Match": etag})
+            assert again.status == 304 and again.body == b"" and again.headers["ETag"] == etag, path
+            _negotiated_headers(again, path)
+        by_date = nginx.get(path, {**BROWSER, "If-Modified-Since": modified})
+        assert by_date.status == 304 and by_date.body == b"", path
+        assert "ETag" not in by_date.headers and by_date.headers["Last-Modified"] == modified
+        _negotiated_headers(by_date, path)
+        packed = nginx.get(path, {**BROWSER, "Accept-Encoding": "gzip", "If-Modified-Since": modified})
+        assert packed.status == 304 and packed.body == b"", path
+        # The feed type's ETag never selects it for a browser (If-None-Match wins over the date).
+        for extra in ({}, {"If-Modified-Since": modified}):
+            other = nginx.get(path, {**BROWSER, "If-None-Match": etag, **extra})
+            assert other.status == 200 and other.headers["Content-Type"] == BROWSER_XML, path
+            assert other.body == nginx.file(path[1:])
+        head = nginx.get(path, BROWSER, method="HEAD")
+        assert head.status == 200 and head.body == b"" and head.headers["Content-Type"] == BROWSER_XML
+        assert head.headers["Content-Length"] == str(len(nginx.file(path[1:])))
+
+
+@pytest.mark.system
+@pytest.mark.parametrize("path, kind", [("/feeds/all.json", "json"), ("/feeds.opml", "opml")])
+def test_json_feed_and_opml_are_not_negotiated(nginx: Nginx, path: str, kind: str):
+    for headers in (BROWSER, READER, {}):
+        response = nginx.get(path, headers)
+        assert response.status == 200 and response.headers["Content-Type"] == TYPES[kind]
+        assert response.headers.get_all("Vary") == ["Accept-Encoding"]
+        assert response.headers["ETag"]
+
+
+@pytest.mark.system
+def test_browser_navigations_keep_redirects_and_the_404_page(nginx: Nginx):
+    redirect = nginx.get("/feeds/countries/FR.atom", BROWSER)
+    assert redirect.status == 301 and redirect.headers["Location"] == "/feeds/countries/france.atom"
+    for path in ("/feeds/topics/gardening.rss", "/feeds/countries/atlantis.atom", "/feeds/all.atom.gz"):
+        missing = nginx.get(path, BROWSER)
+        assert missing.status == 404 and missing.body == nginx.file("404.html"), path
+        assert missing.headers["Content-Type"] == TYPES["html"] and missing.headers["Cache-Control"] == "no-cache"
+    # The internal location that serves the application/xml variant has no URL of its own.
+    for headers in (BROWSER, {}):
+        hidden = nginx.get("/feeds-as-xml/feeds/all.atom", headers)
+        assert hidden.status == 404 and hidden.body == nginx.file("404.html")
 
 
 @pytest.mark.system
