@@ -46,4 +46,5 @@ def jsonfeed(page: FeedPage, names: dict[str, dict[str, str]]) -> bytes:
             item["authors"] = [{"name": article.author}]
         items.append(item)
     doc["items"] = items
-    return (json.dumps(doc, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
+    # compact: the C encoder (indent falls back to the slow pure-Python one)
+    return (json.dumps(doc, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
