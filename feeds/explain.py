@@ -43,7 +43,7 @@ def explain_article(loaded: Loaded, query: str) -> str | None:
         label = "@countries" if kind == "country" else "@topics"
         added = {getattr(resolve(x), "code" if kind == "country" else "slug", None) for x in overrides.add}
         removed = {getattr(resolve(x), "code" if kind == "country" else "slug", None) for x in overrides.remove}
-        found = [e for e in tags.evidence if e.kind == kind]
+        found = [e for e in tags.evidence if e.kind == kind and e.value]
         values = list(final) + [v for v in dict.fromkeys(e.value for e in found) if v not in final]
         if not values:
             lines.append("  (none)")
@@ -59,4 +59,8 @@ def explain_article(loaded: Loaded, query: str) -> str | None:
                     verdict = "matched" if ev.accepted else "rejected"
                     lines.append(f"    {verdict} {ev.text!r} in the {ev.field}: {ev.source}")
         lines.append("")
+    ignored = [e for e in tags.evidence if not e.value]
+    if ignored:
+        lines.append("Ignored phrases:")
+        lines += [f"  {e.text!r} in the {e.field}: {e.source}" for e in ignored]
     return "\n".join(lines).rstrip() + "\n"

@@ -111,33 +111,28 @@ def index(
             articles=ordered,
         )
     }
-    for code, slug, name in countries:
-        key = f"countries/{slug}"
-        feeds[key] = Feed(
+
+    def tagged(kind: str, folder: str, slug: str, name: str, description: str, articles, code: str = "") -> Feed:
+        key = f"{folder}/{slug}"
+        return Feed(
             key=key,
-            kind="country",
+            kind=kind,
             slug=slug,
             name=name,
             title=f"{meta.title}: {name}",
-            description=f"{meta.description}, about {name}",
-            html_path=f"/countries/{slug}",
+            description=description,
+            html_path=f"/{key}",
             id=f"{id_prefix}feed/{key}",
-            articles=tuple(by_country.get(code, ())),
+            articles=tuple(articles),
             code=code,
         )
+
+    for code, slug, name in countries:
+        about = f"{meta.description}, about {name}"
+        feeds[f"countries/{slug}"] = tagged("country", "countries", slug, name, about, by_country.get(code, ()), code)
     for slug, name, description in topics:
-        key = f"topics/{slug}"
-        feeds[key] = Feed(
-            key=key,
-            kind="topic",
-            slug=slug,
-            name=name,
-            title=f"{meta.title}: {name}",
-            description=description or f"{meta.description}, about {name.lower()}",
-            html_path=f"/topics/{slug}",
-            id=f"{id_prefix}feed/{key}",
-            articles=tuple(by_topic.get(slug, ())),
-        )
+        about = description or f"{meta.description}, about {name.lower()}"
+        feeds[f"topics/{slug}"] = tagged("topic", "topics", slug, name, about, by_topic.get(slug, ()))
     digest = hashlib.sha256(repr(meta).encode())
     for a in ordered:
         digest.update(repr((a.id, a.slug, a.title, a.summary, a.published, a.updated, a.link, a.author)).encode())

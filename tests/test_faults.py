@@ -54,7 +54,7 @@ def test_a_huge_file_is_refused_and_the_last_good_feeds_stay(data_dir: Path):
     client = app.test_client()
     good = client.get("/feeds/all.json").data
     with open(data_dir / "huge.txt", "wb") as handle:
-        handle.truncate(17 * 1024 * 1024)
+        handle.truncate(65 * 1024 * 1024)
     _reloaded(app)
     assert client.get("/feeds/all.json").data == good
     errors = client.get("/healthz").get_json()["errors"]

@@ -58,9 +58,6 @@ class FeedPage:
     def html_url(self) -> str:
         return self.urls(self.feed.html_path)
 
-    def tag_label(self, kind: str, value: str) -> str:
-        return value
-
 
 FEED_TYPES = {
     "atom": "application/atom+xml",
