@@ -101,11 +101,7 @@ def test_hostile_paths_never_reach_a_file(server: Server, path: str, expected: i
 
 
 def test_a_polling_reader_is_answered_304_in_the_access_log(data_dir: Path):
-    """feedparser polls as aggregators do: the second fetch sends the validators it got.
-
-    (Newsboat 2.21 stores ETag and Last-Modified but sent neither on ``-x reload`` here,
-    so its reloads are always full 200 fetches; the Newsboat tests check what it stores.)
-    """
+    """feedparser polls as aggregators do: the second fetch sends the validators it got."""
     server = Server(data_dir)
     feeds = ["/feeds/all.atom", "/feeds/all.rss", "/feeds/countries/peru.atom", "/feeds/topics/strikes.rss"]
     try:
@@ -120,3 +116,38 @@ def test_a_polling_reader_is_answered_304_in_the_access_log(data_dir: Path):
     for path in feeds:
         lines = [line for line in log.splitlines() if f'"GET {path} ' in line]
         assert [line.split('" ')[1][:3] for line in lines] == ["200", "304"], lines
+
+
+def test_newsboat_reloads_are_answered_304_once_it_has_validators(tmp_path: Path, data_dir: Path):
+    """Newsboat 2.21 records ETag and Last-Modified from its second fetch of a feed (on the first,
+    the feed's row does not exist yet when it stores them) and sends them from the third on."""
+    import sqlite3
+    import subprocess
+
+    from .conftest import require_program
+
+    newsboat = require_program("newsboat")
+    server = Server(data_dir)
+    feeds = ["/feeds/all.atom", "/feeds/all.rss", "/feeds/countries/peru.atom", "/feeds/topics/strikes.rss"]
+    try:
+        (tmp_path / "urls").write_text("".join(server.url + f + "\n" for f in feeds), "utf-8")
+        (tmp_path / "config").write_text("auto-reload no\nbrowser false\n", "utf-8")
+        cmd = [newsboat, "-x", "reload", "-u", "urls", "-c", "cache.db", "-C", "config"]
+        for _ in range(3):
+            subprocess.run(
+                cmd,
+                cwd=tmp_path,
+                env={"HOME": str(tmp_path)},
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                timeout=120,
+            )
+        with sqlite3.connect(tmp_path / "cache.db") as db:
+            validators = db.execute("SELECT rssurl, etag, lastmodified FROM rss_feed").fetchall()
+        assert len(validators) == len(feeds) and all(etag and modified for _, etag, modified in validators)
+    finally:
+        server.stop()
+    log = server.log.read_text("utf-8", errors="replace")
+    for path in feeds:
+        codes = [line.split('" ')[1][:3] for line in log.splitlines() if f'"GET {path} ' in line]
+        assert codes == ["200", "200", "304"], (path, codes)
