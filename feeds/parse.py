@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
@@ -41,7 +40,6 @@ _ASTRAL_INVALID = re.compile(
     "[" + "".join(f"{chr(plane * 0x10000 + 0xFFFE)}{chr(plane * 0x10000 + 0xFFFF)}" for plane in range(1, 17)) + "]"
 )
 _ASCII_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_SPACES = re.compile(r"[ \t\u00a0\u2000-\u200b\u3000]+")
 _META_KEYS = {
     "date": "date",
     "published": "date",
@@ -189,7 +187,7 @@ def parse_text(text: str, path: str = "<text>", *, limits: Limits | None = None,
                 i += 1
             else:
                 report.warn(start, f"article {title!r} has no summary")
-        summary = _clean(" ".join(r.strip() for r in rest), report, summary_line)
+        summary = _clean(" ".join(rest), report, summary_line)
         if len(title) > limits.max_title_chars:
             report.error(start, f"title is {len(title)} characters long; the limit is {limits.max_title_chars}")
             title = title[: limits.max_title_chars]
@@ -210,7 +208,8 @@ def _paragraphs(lines: list[str]) -> list[tuple[int, list[str]]]:
     current: list[str] = []
     first = 0
     for number, line in enumerate(lines, start=1):
-        if line.strip() and (line.isascii() or _SPACES.sub("", line).strip()):
+        # str.strip knows every Unicode space but the zero-width one
+        if line.strip() and (line.isascii() or line.replace("\u200b", "").strip()):
             if not current:
                 first = number
             current.append(line)
@@ -222,7 +221,12 @@ def _paragraphs(lines: list[str]) -> list[tuple[int, list[str]]]:
     return out
 
 
-def _parse_meta(lines: Iterable[tuple[int, str]], report: _Reporter, default_tz: tzinfo) -> Meta:
+_NO_META = Meta()
+
+
+def _parse_meta(lines: list[tuple[int, str]], report: _Reporter, default_tz: tzinfo) -> Meta:
+    if not lines:
+        return _NO_META
     meta = Meta()
     for number, line in lines:
         match = META_LINE.match(line)
