@@ -177,7 +177,9 @@ def serve(data_dir: Path, host: str, port: int, base_url: str | None, dev: bool)
     """Serve the feeds over HTTP."""
     from .web import create_app
 
-    config = {"DATA_DIR": str(data_dir)}
+    if not data_dir.is_dir():
+        raise click.ClickException(f"{data_dir}: no such data directory")
+    config = {"DATA_DIR": str(data_dir.resolve())}
     if base_url:
         config["BASE_URL"] = base_url
     if dev:

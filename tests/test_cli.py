@@ -100,3 +100,8 @@ def test_explain_every_shipped_article(data_dir: Path):
         assert "matched" in result.output
     greek = run("explain", "--data-dir", str(data_dir), "Greek General Strike").output
     assert "'Greek'" in greek or "'Greece'" in greek
+
+
+def test_serve_refuses_a_missing_data_dir(tmp_path: Path):
+    result = CliRunner().invoke(main, ["serve", "--data-dir", str(tmp_path / "nope"), "--port", "1"])
+    assert result.exit_code == 1 and "no such data directory" in result.output
