@@ -8,9 +8,12 @@ host's Last-Modified and ETag) stays; files no longer produced disappear with th
 
 from __future__ import annotations
 
+import collections
+import concurrent.futures
 import contextlib
 import ctypes
 import ctypes.util
+import gc
 import os
 import shutil
 import tempfile
@@ -18,12 +21,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .compress import compress
 from .documents import Publisher, PublishOptions, Redirect
-from .live import Rendered
 from .loader import DataError, load
 from .model import Diagnostic
 
 PRECOMPRESSED = ("gzip", ".gz"), ("br", ".br")
+_AHEAD = 64  # documents compressed ahead of their files: bounds the memory they hold
 _TEXT_SUFFIXES = (".html", ".atom", ".rss", ".json", ".opml", ".css", ".js", ".xml")
 
 
@@ -76,21 +80,27 @@ def build(
     progress: Callable[[int, int], None] | None = None,
     formats: tuple[str, ...] = ("atom", "rss", "json"),
     feeds_only: bool = False,
+    cache_dir: Path | None = None,
 ) -> BuildReport:
-    """Build the tree; ``formats`` limits feed formats, ``feeds_only`` skips pages and archives."""
+    """Build the tree; ``formats`` limits feed formats, ``feeds_only`` skips pages and archives;
+    ``cache_dir`` keeps compiled tagging tables between builds (:mod:`feeds.cache`)."""
     try:
-        loaded = load(data_dir)
+        loaded = load(data_dir, cache_dir=cache_dir)
     except DataError as exc:
         raise BuildError("the data has errors; nothing was written", tuple(exc.diagnostics)) from exc
     if loaded.errors:
         raise BuildError("the data has errors; nothing was written", loaded.errors)
     site = loaded.site
+    # The loaded site lives until the process ends: keep the cycle collector from walking it again
+    # each time rendering has made enough garbage.
+    gc.freeze()
     publisher = Publisher(site, base_url, options)
     report = BuildReport(articles=len(site.articles))
     report.warnings = [str(d) for d in site.diagnostics]
     out = out.resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.build-", dir=out.parent))
+    compressor = _Compressor(out, staging, report) if precompress else None
     try:
         paths = [p for p in publisher.paths() if _wanted(p, formats, feeds_only)]
         for number, url_path in enumerate(paths, start=1):
@@ -101,23 +111,25 @@ def build(
             body = found.render()
             written = report.written
             _place(out / rel, staging / rel, body, report)
-            if precompress and rel.endswith(_TEXT_SUFFIXES):
+            if compressor and rel.endswith(_TEXT_SUFFIXES):
                 if report.written == written and _link_siblings(out / rel, staging / rel, report):
                     pass  # unchanged body: its compressed files are reused, not recompressed
                 else:
-                    rendered = Rendered(body, found.media_type, found.last_modified, found.kind)
-                    for coding, suffix in PRECOMPRESSED:
-                        _place(out / (rel + suffix), staging / (rel + suffix), rendered.variant(coding)[0], report)
+                    compressor.put(rel, body)
             if found.kind == "feed" and report.written > written:
                 report.changed_feeds.append(url_path)
             if progress:
                 progress(number, len(paths))
         if not feeds_only:
             _place(out / "404.html", staging / "404.html", publisher.not_found("There is no page here."), report)
+        if compressor:
+            compressor.finish()
         report.removed = _count_removed(out, staging)
         os.chmod(staging, 0o755)
         _swap(staging, out)
     except BaseException as exc:
+        if compressor:
+            compressor.abandon()
         shutil.rmtree(staging, ignore_errors=True)
         if isinstance(exc, OSError):
             raise BuildError(
@@ -125,6 +137,39 @@ def build(
             ) from exc
         raise
     return report
+
+
+class _Compressor:
+    """Makes the .gz and .br files on a thread while the next documents are rendered: zlib and brotli
+    release the interpreter lock for the whole of a call, so the two run on two cores. Files are
+    written by the building thread, in order, a bounded number of documents behind."""
+
+    def __init__(self, out: Path, staging: Path, report: BuildReport) -> None:
+        self.out, self.staging, self.report = out, staging, report
+        self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="feeds-compress")
+        self._pending: collections.deque[tuple[str, concurrent.futures.Future[list[bytes]]]] = collections.deque()
+
+    def put(self, rel: str, body: bytes) -> None:
+        self._pending.append((rel, self._pool.submit(_compressed, body)))
+        while self._pending and (len(self._pending) > _AHEAD or self._pending[0][1].done()):
+            self._write_first()
+
+    def finish(self) -> None:
+        while self._pending:
+            self._write_first()
+        self._pool.shutdown()
+
+    def abandon(self) -> None:
+        self._pool.shutdown(cancel_futures=True)
+
+    def _write_first(self) -> None:
+        rel, future = self._pending.popleft()
+        for (_, suffix), data in zip(PRECOMPRESSED, future.result(), strict=True):
+            _place(self.out / (rel + suffix), self.staging / (rel + suffix), data, self.report)
+
+
+def _compressed(body: bytes) -> list[bytes]:
+    return [compress(body, coding) for coding, _ in PRECOMPRESSED]
 
 
 def _wanted(path: str, formats: tuple[str, ...], feeds_only: bool) -> bool:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from .config import Settings
+from .config import Settings, cache_dir_of
 from .loader import SHIPPED_DATA, DataError, Loaded, load
 
 data_dir_option = click.option(
@@ -22,11 +22,21 @@ data_dir_option = click.option(
 )
 
 
-def _load(data_dir: Path, *, persist: bool = True) -> Loaded:
+cache_dir_option = click.option(
+    "--cache-dir",
+    envvar="FEEDS_CACHE_DIR",
+    default="",
+    show_default="$XDG_CACHE_HOME/feeds",
+    callback=lambda _ctx, _param, value: cache_dir_of(value),
+    help="Where compiled tagging tables are kept between runs; 'off' turns that off.",
+)
+
+
+def _load(data_dir: Path, cache_dir: Path | None, *, persist: bool = True) -> Loaded:
     if not data_dir.is_dir():
         raise click.ClickException(f"{data_dir}: no such data directory")
     try:
-        return load(data_dir, persist=persist)
+        return load(data_dir, persist=persist, cache_dir=cache_dir)
     except DataError as exc:
         for problem in exc.diagnostics:
             click.echo(str(problem), err=True)
@@ -45,22 +55,30 @@ def main() -> None:
 
 @main.command()
 @data_dir_option
-def check(data_dir: Path) -> None:
+@cache_dir_option
+@click.option("--json", "as_json", is_flag=True, help="Print counts and the seconds of each step as JSON.")
+def check(data_dir: Path, cache_dir: Path | None, as_json: bool) -> None:
     """Read the data and print each problem as file:line: message (exit 1 on errors)."""
-    loaded = _load(data_dir, persist=False)
+    loaded = _load(data_dir, cache_dir, persist=False)
     _report(loaded)
     errors = len(loaded.errors)
     warnings = len(loaded.site.diagnostics) - errors
-    click.echo(f"{len(loaded.site.articles)} articles, {errors} errors, {warnings} warnings")
+    if as_json:
+        timings = {step: round(seconds, 4) for step, seconds in loaded.timings.items()}
+        counts = {"articles": len(loaded.site.articles), "errors": errors, "warnings": warnings}
+        click.echo(json.dumps({**counts, "seconds": timings}))
+    else:
+        click.echo(f"{len(loaded.site.articles)} articles, {errors} errors, {warnings} warnings")
     sys.exit(1 if errors else 0)
 
 
 @main.command()
 @data_dir_option
+@cache_dir_option
 @click.option("--json", "as_json", is_flag=True, help="One JSON array (the only format for now).")
-def articles(data_dir: Path, as_json: bool) -> None:
+def articles(data_dir: Path, cache_dir: Path | None, as_json: bool) -> None:
     """List the articles with their ids, dates and tags."""
-    loaded = _load(data_dir)
+    loaded = _load(data_dir, cache_dir)
     _report(loaded)
     rows = [
         {
@@ -78,6 +96,7 @@ def articles(data_dir: Path, as_json: bool) -> None:
 
 @main.command()
 @data_dir_option
+@cache_dir_option
 @click.argument("out", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--base-url", required=True, envvar="FEEDS_BASE_URL", help="Public URL the files are served from.")
 @click.option(
@@ -97,6 +116,7 @@ def articles(data_dir: Path, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary.")
 def build(
     data_dir: Path,
+    cache_dir: Path | None,
     out: Path,
     base_url: str,
     entry_limit: int,
@@ -142,6 +162,7 @@ def build(
             progress=progress,
             formats=chosen,
             feeds_only=feeds_only,
+            cache_dir=cache_dir,
         )
     except BuildError as exc:
         for problem in exc.diagnostics:
@@ -169,17 +190,18 @@ def build(
 
 @main.command()
 @data_dir_option
+@cache_dir_option
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=8000, show_default=True)
 @click.option("--base-url", envvar="FEEDS_BASE_URL", help="Public URL; by default the request's own host.")
 @click.option("--dev", is_flag=True, help="Use Flask's development server (reloader and debugger off).")
-def serve(data_dir: Path, host: str, port: int, base_url: str | None, dev: bool) -> None:
+def serve(data_dir: Path, cache_dir: Path | None, host: str, port: int, base_url: str | None, dev: bool) -> None:
     """Serve the feeds over HTTP."""
     from .web import create_app
 
     if not data_dir.is_dir():
         raise click.ClickException(f"{data_dir}: no such data directory")
-    config = {"DATA_DIR": str(data_dir.resolve())}
+    config = {"DATA_DIR": str(data_dir.resolve()), "CACHE_DIR": str(cache_dir) if cache_dir else "off"}
     if base_url:
         config["BASE_URL"] = base_url
     if dev:
@@ -192,12 +214,13 @@ def serve(data_dir: Path, host: str, port: int, base_url: str | None, dev: bool)
 
 @main.command()
 @data_dir_option
+@cache_dir_option
 @click.argument("query")
-def explain(data_dir: Path, query: str) -> None:
+def explain(data_dir: Path, cache_dir: Path | None, query: str) -> None:
     """Show why an article got each country and topic (QUERY: id, slug or title)."""
     from .explain import explain_article
 
-    loaded = _load(data_dir)
+    loaded = _load(data_dir, cache_dir)
     text = explain_article(loaded, query)
     if text is None:
         raise click.ClickException(f"no article matches {query!r}; try an id, a slug or part of a title")

@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from .cache import default_dir
 from .documents import PublishOptions
 from .loader import SHIPPED_DATA
+
+#: Values of FEEDS_CACHE_DIR (and --cache-dir) that turn the cache of compiled tagging tables off.
+NO_CACHE = ("off", "none", "0")
+
+
+def cache_dir_of(value: str | Path | None) -> Path | None:
+    """``--cache-dir``/``FEEDS_CACHE_DIR`` as a directory, None when it turns the cache off."""
+    if value is None or str(value) == "":
+        return default_dir()
+    return None if str(value).lower() in NO_CACHE else Path(value)
 
 
 @dataclass(frozen=True)
@@ -19,6 +30,7 @@ class Settings:
     max_age: int = 300
     websub_hub: str | None = None
     reload_interval: float = 2.0  # seconds between checks of the data directory; 0 turns it off
+    cache_dir: Path | None = field(default_factory=default_dir)  # compiled tagging tables; None: off
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> Settings:
@@ -30,6 +42,8 @@ class Settings:
                 kwargs[f.name] = values[key]
         if "data_dir" in kwargs:
             kwargs["data_dir"] = Path(kwargs["data_dir"])
+        if "cache_dir" in kwargs:
+            kwargs["cache_dir"] = cache_dir_of(kwargs["cache_dir"])
         for name in ("entry_limit", "max_age"):
             if name in kwargs:
                 kwargs[name] = int(kwargs[name])

@@ -14,7 +14,6 @@ from importlib import resources
 from urllib.parse import quote_plus
 
 from .render import FEED_TYPES, FeedPage, Urls
-from .render.html import article_page, feed_page, index_page, not_found_page
 from .render.jsonfeed import jsonfeed
 from .render.opml import opml
 from .render.xmlfeeds import atom, rss
@@ -128,7 +127,7 @@ class Publisher:
 
     def resolve(self, path: str) -> Document | Redirect | None:
         if path == "/":
-            return Document(path, HTML, self.site.updated, lambda: index_page(self.site, self.urls))
+            return Document(path, HTML, self.site.updated, lambda: _html().index_page(self.site, self.urls))
         if path == "/feeds.opml":
             return Document(path, "text/x-opml; charset=utf-8", self.site.updated, self._opml, "opml")
         if path in STATIC:
@@ -145,11 +144,13 @@ class Publisher:
                 feed = self.site.feeds.get(path[1:])
                 if feed is None:
                     return self._code_redirect(path[len(prefix) :], "") if prefix == "/countries/" else None
-                return Document(path, HTML, feed.updated, lambda feed=feed: feed_page(self.site, feed, self.urls))
+                return Document(
+                    path, HTML, feed.updated, lambda feed=feed: _html().feed_page(self.site, feed, self.urls)
+                )
         return None
 
     def not_found(self, message: str) -> bytes:
-        return not_found_page(self.site, self.urls, message)
+        return _html().not_found_page(self.site, self.urls, message)
 
     # -- documents -----------------------------------------------------------------
 
@@ -301,7 +302,14 @@ class Publisher:
     def _article(self, article) -> bytes:
         countries = [self.site.feeds[f"countries/{self.names['countries'][c][0]}"] for c in article.countries]
         topics = [self.site.feeds[f"topics/{t}"] for t in article.topics]
-        return article_page(self.site, article, self.urls, countries, topics)
+        return _html().article_page(self.site, article, self.urls, countries, topics)
+
+
+def _html():
+    """The HTML renderers, imported on first use: Jinja is not needed to write feeds."""
+    from .render import html
+
+    return html
 
 
 def _static(path: str) -> bytes:

@@ -24,8 +24,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pycountry
-
 from feeds.slug import fold, slugify
 
 #: The countries.toml fields that hold phrases, in the order they are reported.
@@ -53,7 +51,7 @@ class TaggingDataError(Exception):
         super().__init__(f"{where}: {message}")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Country:
     """An ISO 3166-1 country as shown on the site."""
 
@@ -62,7 +60,7 @@ class Country:
     slug: str  # slugify(name)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Alias:
     """One phrase that names a country in running text."""
 
@@ -129,6 +127,8 @@ class Gazetteer:
         self.aliases = aliases
         self.by_code: dict[str, Country] = {country.code: country for country in countries}
         self._lookup: dict[str, str] = {}
+        import pycountry  # here, not at the top: a tagger loaded from the cache never needs it
+
         for record in pycountry.countries:
             for key in (record.alpha_2, record.alpha_3):
                 self._lookup.setdefault(key.lower(), record.alpha_2)
@@ -150,6 +150,8 @@ class Gazetteer:
 
         ``primary`` maps a phrase listed under several countries to the one it names (from tagging.toml).
         """
+        import pycountry
+
         data = read_toml(path)
         iso = {record.alpha_2: record for record in pycountry.countries}
         primary = {fold(key).lower(): value for key, value in (primary or {}).items()}

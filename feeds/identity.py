@@ -44,7 +44,7 @@ _FUZZY_PAIR_LIMIT = 200_000
 _FUZZY_THRESHOLD = 0.8
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Record:
     """What the ledger keeps of one article."""
 
@@ -66,14 +66,21 @@ class Record:
         }
 
     @classmethod
-    def from_json(cls, obj: dict[str, str]) -> Record:
+    def from_json(cls, obj: dict[str, str], dates: dict[str, datetime] | None = None) -> Record:
+        """``dates`` shares one datetime among the records stamped alike (most of a ledger)."""
+        dates = {} if dates is None else dates
+        first_seen, updated = obj["first_seen"], obj["updated"]
+        if first_seen not in dates:
+            dates[first_seen] = datetime.fromisoformat(first_seen)
+        if updated not in dates:
+            dates[updated] = datetime.fromisoformat(updated)
         return cls(
             id=obj["id"],
             slug=obj["slug"],
             title=obj["title"],
             summary_sha=obj["summary_sha"],
-            first_seen=datetime.fromisoformat(obj["first_seen"]),
-            updated=datetime.fromisoformat(obj["updated"]),
+            first_seen=dates[first_seen],
+            updated=dates[updated],
         )
 
 
@@ -123,15 +130,50 @@ def load_ledger(path: Path, authority: str, today: str) -> tuple[Ledger, list[Di
             Diagnostic(Location(str(path)), Severity.ERROR, f"cannot read the id ledger: {exc.strerror}")
         ]
     try:
-        doc = json.loads(raw)
-        if doc.get("format") != FORMAT:
-            raise ValueError(f"unknown ledger format {doc.get('format')!r}")
-        records = tuple(Record.from_json(r) for r in doc["articles"])
-        return Ledger(doc["authority"], doc["created"], records), []
+        return _read_lines(raw) or _read_document(raw), []
     except (ValueError, KeyError, TypeError) as exc:
         line = getattr(exc, "lineno", 0)
         message = f"the id ledger is damaged ({exc}); restore it from version control"
         return Ledger(authority, today, ()), [Diagnostic(Location(str(path), line), Severity.ERROR, message)]
+
+
+def _read_document(raw: bytes) -> Ledger:
+    doc = json.loads(raw)
+    if doc.get("format") != FORMAT:
+        raise ValueError(f"unknown ledger format {doc.get('format')!r}")
+    dates: dict[str, datetime] = {}
+    records = tuple(Record.from_json(r, dates) for r in doc["articles"])
+    return Ledger(doc["authority"], doc["created"], records)
+
+
+def _read_lines(raw: bytes) -> Ledger | None:
+    """The ledger as :meth:`Ledger.to_bytes` writes it, one record per line, read a line at a time:
+    never the whole document as dicts at once (a third of the load's peak memory). None when the
+    file is laid out otherwise (edited by hand), to be read as one JSON document."""
+    end = raw.find(b"\n")
+    head = raw[:end]
+    if not head.endswith(b', "articles": ['):
+        return None
+    try:
+        doc = json.loads(head + b"]}")
+    except ValueError:
+        return None
+    if doc.get("format") != FORMAT or raw[-3:] != b"]}\n":
+        return None
+    dates: dict[str, datetime] = {}
+    records = []
+    start, stop = end + 1, len(raw) - 3
+    while start < stop:
+        end = raw.find(b"\n", start, stop)
+        end = stop if end < 0 else end
+        line = raw[start:end].strip().removesuffix(b",")
+        start = end + 1
+        if not line:
+            continue
+        if not line.startswith(b"{") or not line.endswith(b"}"):
+            return None
+        records.append(Record.from_json(json.loads(line), dates))
+    return Ledger(doc["authority"], doc["created"], tuple(records))
 
 
 def assign(entries: tuple[Entry, ...], ledger: Ledger, now: datetime) -> Assigned:
@@ -159,49 +201,21 @@ def assign(entries: tuple[Entry, ...], ledger: Ledger, now: datetime) -> Assigne
         taken.add(i)
         result[n] = i
 
-    # 2-4. exact matches, strongest first
-    by_title: dict[str, list[int]] = defaultdict(list)
-    by_sha: dict[str, list[int]] = defaultdict(list)
+    # 2. the same title and summary, as written: nearly every article of every run but the first
+    same: dict[tuple[str, str], list[int]] = defaultdict(list)
     for i, r in enumerate(records):
-        by_title[_key(r.title)].append(i)
-        by_sha[r.summary_sha].append(i)
-
-    def claim(candidates: list[int], n: int, accept) -> bool:
-        for i in candidates:
-            if i not in taken and accept(records[i]):
-                taken.add(i)
-                result[n] = i
-                return True
-        return False
-
-    keys = [_key(e.title) for e in entries]
-    for n in range(len(entries)):
+        if i not in taken:
+            same[(r.title, r.summary_sha)].append(i)
+    for n, entry in enumerate(entries):
         if result[n] is None:
-            claim(by_title.get(keys[n], []), n, lambda r, s=shas[n]: r.summary_sha == s)
-    for n in range(len(entries)):
-        if result[n] is None:
-            claim(by_title.get(keys[n], []), n, lambda r: True)
-    for n in range(len(entries)):
-        if result[n] is None and entries[n].summary:
-            claim(by_sha.get(shas[n], []), n, lambda r: True)
-
-    # 5. near matches among what is left on both sides
-    left_new = [n for n in range(len(entries)) if result[n] is None]
-    left_old = [i for i in range(len(records)) if i not in taken]
-    if left_new and left_old and len(left_new) * len(left_old) <= _FUZZY_PAIR_LIMIT:
-        scored = []
-        for n in left_new:
-            matcher = difflib.SequenceMatcher(None, "", keys[n], autojunk=False)
-            for i in left_old:
-                matcher.set_seq1(_key(records[i].title))
-                if matcher.real_quick_ratio() >= _FUZZY_THRESHOLD and matcher.quick_ratio() >= _FUZZY_THRESHOLD:
-                    score = matcher.ratio()
-                    if score >= _FUZZY_THRESHOLD:
-                        scored.append((-score, n, i))
-        for _, n, i in sorted(scored):
-            if result[n] is None and i not in taken:
-                taken.add(i)
-                result[n] = i
+            for i in same.get((entry.title, shas[n]), ()):
+                if i not in taken:
+                    taken.add(i)
+                    result[n] = i
+                    break
+    left = [n for n in range(len(entries)) if result[n] is None]
+    if left:
+        _match_changed(entries, left, records, shas, taken, result)
 
     # mint the rest, one second apart in listing order
     fresh = 0
@@ -234,6 +248,63 @@ def assign(entries: tuple[Entry, ...], ledger: Ledger, now: datetime) -> Assigne
             changed = True
     chosen = tuple(records[i] for i in result if i is not None)
     return Assigned(chosen, Ledger(ledger.authority, ledger.created, tuple(records)), changed, tuple(problems))
+
+
+def _match_changed(
+    entries: tuple[Entry, ...],
+    left: list[int],
+    records: list[Record],
+    shas: list[str],
+    taken: set[int],
+    result: list[int | None],
+) -> None:
+    """Steps 2-5 for the entries ``left`` unmatched so far: retyped, edited or reworded articles."""
+    by_title: dict[str, list[int]] = defaultdict(list)
+    by_sha: dict[str, list[int]] = defaultdict(list)
+    for i, r in enumerate(records):
+        if i not in taken:
+            by_title[_key(r.title)].append(i)
+            by_sha[r.summary_sha].append(i)
+
+    def claim(candidates: list[int], n: int, accept) -> bool:
+        for i in candidates:
+            if i not in taken and accept(records[i]):
+                taken.add(i)
+                result[n] = i
+                return True
+        return False
+
+    keys = {n: _key(entries[n].title) for n in left}
+    # 2. the same title up to case, accents and spaces, and the same summary
+    for n in left:
+        if result[n] is None:
+            claim(by_title.get(keys[n], []), n, lambda r, s=shas[n]: r.summary_sha == s)
+    # 3. the same title, the summary edited
+    for n in left:
+        if result[n] is None:
+            claim(by_title.get(keys[n], []), n, lambda r: True)
+    # 4. the same summary, the title edited
+    for n in left:
+        if result[n] is None and entries[n].summary:
+            claim(by_sha.get(shas[n], []), n, lambda r: True)
+
+    # 5. near matches among what is left on both sides
+    left_new = [n for n in left if result[n] is None]
+    left_old = [i for i in range(len(records)) if i not in taken]
+    if left_new and left_old and len(left_new) * len(left_old) <= _FUZZY_PAIR_LIMIT:
+        scored = []
+        for n in left_new:
+            matcher = difflib.SequenceMatcher(None, "", keys[n], autojunk=False)
+            for i in left_old:
+                matcher.set_seq1(_key(records[i].title))
+                if matcher.real_quick_ratio() >= _FUZZY_THRESHOLD and matcher.quick_ratio() >= _FUZZY_THRESHOLD:
+                    score = matcher.ratio()
+                    if score >= _FUZZY_THRESHOLD:
+                        scored.append((-score, n, i))
+        for _, n, i in sorted(scored):
+            if result[n] is None and i not in taken:
+                taken.add(i)
+                result[n] = i
 
 
 def _unique_slug(title: str, used: set[str]) -> str:

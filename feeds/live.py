@@ -8,7 +8,6 @@ unchanged feed is rendered once and compressed once.
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import logging
 import threading
@@ -19,8 +18,7 @@ from datetime import datetime
 from email.utils import format_datetime
 from pathlib import Path
 
-import brotli
-
+from .compress import compress
 from .documents import Document, FeedQuery, Publisher, PublishOptions, Redirect
 from .loader import DataError, Loaded, load
 from .model import Diagnostic
@@ -56,12 +54,7 @@ class Rendered:
             return made
         with self._lock:
             if coding not in self._variants:
-                if coding == "gzip":
-                    data = gzip.compress(self.body, compresslevel=9, mtime=0)
-                else:
-                    # quality 6: within a few per cent of 11 in size for feeds, twenty times faster
-                    data = brotli.compress(self.body, quality=6)
-                self._variants[coding] = (data, f'{self.etag[:-1]}-{coding}"')
+                self._variants[coding] = (compress(self.body, coding), f'{self.etag[:-1]}-{coding}"')
             return self._variants[coding]
 
 
@@ -122,8 +115,10 @@ class Live:
         reload_interval: float = 2.0,
         cache_size: int = 4096,
         base_url: str | None = None,
+        cache_dir: Path | None = None,
     ):
         self.data_dir = data_dir
+        self.cache_dir = cache_dir
         self.options = options
         self.base_url = base_url  # needed to name feed URLs to a WebSub hub
         self.hub_thread: threading.Thread | None = None
@@ -136,7 +131,7 @@ class Live:
         self._reloading = threading.Lock()
         self._last_check = time.monotonic()
         sig = signature(data_dir)
-        self.version = Version(load(data_dir), sig)
+        self.version = Version(load(data_dir, cache_dir=cache_dir), sig)
         self.problems = self.version.loaded.site.diagnostics
         for problem in self.problems:
             log.warning("%s", problem)
@@ -159,7 +154,7 @@ class Live:
             if sig == self.version.signature:
                 return False
             try:
-                loaded = load(self.data_dir)
+                loaded = load(self.data_dir, cache_dir=self.cache_dir)
                 errors = loaded.errors
             except DataError as exc:
                 loaded, errors = None, tuple(exc.diagnostics)

@@ -5,8 +5,12 @@ This is the only place where the pipeline's steps meet; each step stays testable
 
 from __future__ import annotations
 
+import contextlib
+import gc
+import time
 import tomllib
-from dataclasses import dataclass, fields, replace
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -15,7 +19,7 @@ from .identity import identify
 from .model import Article, Diagnostic, Entry, Location, Severity
 from .parse import Limits, read_dir
 from .site import Site, SiteMeta, index
-from .tag import Tagger, TaggingDataError
+from .tag import Tagger, TaggingDataError, Tags
 
 #: The data shipped with the project; tagging tables missing from another data directory come from here.
 SHIPPED_DATA = Path(__file__).resolve().parent.parent / "data"
@@ -34,6 +38,9 @@ class Loaded:
     site: Site
     tagger: Tagger
     entries: tuple[Entry, ...]
+    #: Seconds spent in each step: "tables", "parse", "ids", "tag" and "index" (making the articles and
+    #: the feeds); ``make bench`` prints them.
+    timings: Mapping[str, float] = field(default_factory=dict)
 
     @property
     def errors(self) -> tuple[Diagnostic, ...]:
@@ -64,8 +71,11 @@ def read_meta(data_dir: Path) -> tuple[SiteMeta, list[Diagnostic]]:
     return SiteMeta(), []
 
 
-def load_tagger(data_dir: Path) -> Tagger:
-    return Tagger.load(data_dir, fallback_dir=SHIPPED_DATA)
+def load_tagger(data_dir: Path, cache_dir: Path | None = None) -> Tagger:
+    """The tagger of ``data_dir``; with ``cache_dir``, compiled tables are reused between runs (feeds.cache)."""
+    from .cache import load_tagger as cached
+
+    return cached(data_dir, SHIPPED_DATA, cache_dir)
 
 
 def load(
@@ -75,6 +85,7 @@ def load(
     persist: bool = True,
     limits: Limits | None = None,
     tagger: Tagger | None = None,
+    cache_dir: Path | None = None,
 ) -> Loaded:
     """Read and publish the data in ``data_dir``.
 
@@ -82,6 +93,39 @@ def load(
     written when the listing has no errors, so a half-typed edit never mints ids.
     Raises :class:`DataError` only when nothing sensible can be published (tagging tables unreadable).
     """
+    with _without_cycle_collection():
+        return _load(data_dir, now, persist, limits, tagger, cache_dir)
+
+
+@contextlib.contextmanager
+def _without_cycle_collection() -> Iterator[None]:
+    """The pipeline makes acyclic data (frozen dataclasses, tuples, strings), freed by reference counting;
+    the cycle collector would only walk the growing heap again and again, a fifth of the load's time."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _load(
+    data_dir: Path,
+    now: datetime | None,
+    persist: bool,
+    limits: Limits | None,
+    tagger: Tagger | None,
+    cache_dir: Path | None,
+) -> Loaded:
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(step: str) -> None:
+        nonlocal clock
+        timings[step] = time.perf_counter() - clock
+        clock = time.perf_counter()
+
     now = now or datetime.now(UTC)
     meta, problems = read_meta(data_dir)
     try:
@@ -92,20 +136,26 @@ def load(
         )
         zone = ZoneInfo("UTC")
     try:
-        tagger = tagger or load_tagger(data_dir)
+        tagger = tagger or load_tagger(data_dir, cache_dir)
     except TaggingDataError as exc:
         raise DataError([Diagnostic(Location(str(exc.path), exc.line or 0), Severity.ERROR, exc.message)]) from exc
+    lap("tables")
     listing = read_dir(data_dir, limits=limits, default_tz=zone)
     problems.extend(listing.diagnostics)
+    lap("parse")
     clean = not any(p.is_error for p in problems)
     assigned, id_problems = identify(listing.entries, data_dir, meta.tag_authority, now, persist=persist and clean)
     problems.extend(id_problems)
-    articles = _distinct_dates(
-        [
-            _article(entry, record, tagger, problems, now)
-            for entry, record in zip(listing.entries, assigned.records, strict=True)
-        ]
-    )
+    lap("ids")
+    articles = []
+    tagging = 0.0  # timed apart from the rest of the loop: the tags of all articles at once would be big
+    started_index = time.perf_counter()
+    for entry, record in zip(listing.entries, assigned.records, strict=True):
+        started = time.perf_counter()
+        tags = tagger.tag(entry.title, entry.summary)
+        tagging += time.perf_counter() - started
+        articles.append(_article(entry, record, tags, tagger, problems, now))
+    articles = _distinct_dates(articles)
     id_prefix = f"tag:{assigned.ledger.authority},{assigned.ledger.created}:"
     site = index(
         meta,
@@ -115,7 +165,9 @@ def load(
         id_prefix,
         tuple(problems),
     )
-    return Loaded(site=site, tagger=tagger, entries=listing.entries)
+    timings["tag"] = tagging
+    timings["index"] = time.perf_counter() - started_index - tagging
+    return Loaded(site=site, tagger=tagger, entries=listing.entries, timings=timings)
 
 
 def _distinct_dates(articles: list[Article]) -> list[Article]:
@@ -134,26 +186,8 @@ def _distinct_dates(articles: list[Article]) -> list[Article]:
     return out
 
 
-def _article(entry: Entry, record, tagger: Tagger, problems: list[Diagnostic], now: datetime) -> Article:
-    tags = tagger.tag(entry.title, entry.summary)
-    countries = list(tags.countries)
-    topics = list(tags.topics)
-    for raw in entry.meta.countries.add + entry.meta.countries.remove:
-        if tagger.country(raw) is None:
-            problems.append(Diagnostic(entry.location, Severity.ERROR, f"unknown country {raw!r} in @countries"))
-    for raw in entry.meta.topics.add + entry.meta.topics.remove:
-        if tagger.topic(raw) is None:
-            known = ", ".join(t.slug for t in tagger.topics)
-            problems.append(
-                Diagnostic(entry.location, Severity.ERROR, f"unknown topic {raw!r} in @topics; known: {known}")
-            )
-    removed = {c.code for c in map(tagger.country, entry.meta.countries.remove) if c}
-    added = [c.code for c in map(tagger.country, entry.meta.countries.add) if c]
-    countries = [c for c in dict.fromkeys(countries + added) if c not in removed]
-    removed_t = {t.slug for t in map(tagger.topic, entry.meta.topics.remove) if t}
-    added_t = {t.slug for t in map(tagger.topic, entry.meta.topics.add) if t}
-    wanted = (set(topics) | added_t) - removed_t
-    topics = [t.slug for t in tagger.topics if t.slug in wanted]
+def _article(entry: Entry, record, tags: Tags, tagger: Tagger, problems: list[Diagnostic], now: datetime) -> Article:
+    countries, topics = _overridden(entry, tags.countries, tags.topics, tagger, problems)
     published = entry.meta.date or record.first_seen
     if published > now:
         problems.append(
@@ -174,6 +208,34 @@ def _article(entry: Entry, record, tagger: Tagger, problems: list[Diagnostic], n
         location=entry.location,
         link=entry.meta.link,
         author=entry.meta.author,
-        countries=tuple(countries),
-        topics=tuple(topics),
+        countries=countries,
+        topics=topics,
     )
+
+
+def _overridden(
+    entry: Entry, countries: tuple[str, ...], topics: tuple[str, ...], tagger: Tagger, problems: list[Diagnostic]
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The tags after the editor's ``@countries`` and ``@topics`` lines; unknown names are errors."""
+    wanted_countries, wanted_topics = entry.meta.countries, entry.meta.topics
+    if not (wanted_countries.add or wanted_countries.remove or wanted_topics.add or wanted_topics.remove):
+        return countries, topics
+    countries = list(countries)
+    topics = list(topics)
+    for raw in entry.meta.countries.add + entry.meta.countries.remove:
+        if tagger.country(raw) is None:
+            problems.append(Diagnostic(entry.location, Severity.ERROR, f"unknown country {raw!r} in @countries"))
+    for raw in entry.meta.topics.add + entry.meta.topics.remove:
+        if tagger.topic(raw) is None:
+            known = ", ".join(t.slug for t in tagger.topics)
+            problems.append(
+                Diagnostic(entry.location, Severity.ERROR, f"unknown topic {raw!r} in @topics; known: {known}")
+            )
+    removed = {c.code for c in map(tagger.country, entry.meta.countries.remove) if c}
+    added = [c.code for c in map(tagger.country, entry.meta.countries.add) if c]
+    countries = [c for c in dict.fromkeys(countries + added) if c not in removed]
+    removed_t = {t.slug for t in map(tagger.topic, entry.meta.topics.remove) if t}
+    added_t = {t.slug for t in map(tagger.topic, entry.meta.topics.add) if t}
+    wanted = (set(topics) | added_t) - removed_t
+    topics = [t.slug for t in tagger.topics if t.slug in wanted]
+    return tuple(countries), tuple(topics)

@@ -17,7 +17,7 @@ class Severity(StrEnum):
     ERROR = "error"
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)
 class Location:
     """A place in a data file; ``line`` is 1-based, 0 when the whole file is meant."""
 
@@ -28,7 +28,7 @@ class Location:
         return f"{self.path}:{self.line}" if self.line else self.path
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Diagnostic:
     """A problem found in the data, printed as ``file:line: severity: message``."""
 
@@ -44,7 +44,7 @@ class Diagnostic:
         return f"{self.location}: {self.severity.value}: {self.message}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Overrides:
     """Explicit tags typed by an editor: they win over the tagger."""
 
@@ -52,7 +52,7 @@ class Overrides:
     remove: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Meta:
     """Optional ``@key: value`` lines under an article's title."""
 
@@ -64,7 +64,7 @@ class Meta:
     topics: Overrides = field(default_factory=Overrides)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Entry:
     """One article as written in the listing, before identity and tagging."""
 
@@ -74,7 +74,7 @@ class Entry:
     meta: Meta = field(default_factory=Meta)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Article:
     """A published article: identity, dates and tags resolved."""
 

@@ -10,6 +10,7 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from types import MappingProxyType
 
 from .model import Article, Diagnostic
@@ -44,7 +45,7 @@ class Feed:
     articles: tuple[Article, ...]  # newest first, the whole history
     code: str = ""  # ISO alpha-2 for countries
 
-    @property
+    @cached_property
     def updated(self) -> datetime:
         """Newest change among the feed's articles; a fixed date for an empty feed."""
         return max((a.updated for a in self.articles), default=EPOCH)
@@ -134,9 +135,11 @@ def index(
         about = description or f"{meta.description}, about {name.lower()}"
         feeds[f"topics/{slug}"] = tagged("topic", "topics", slug, name, about, by_topic.get(slug, ()))
     digest = hashlib.sha256(repr(meta).encode())
+    # Fields joined by a control character, which the parser never lets into the data.
     for a in ordered:
-        digest.update(repr((a.id, a.slug, a.title, a.summary, a.published, a.updated, a.link, a.author)).encode())
-        digest.update(repr((a.countries, a.topics)).encode())
+        fields = (a.id, a.slug, a.title, a.summary, a.published.isoformat(), a.updated.isoformat())
+        rest = (a.link or "", a.author or "", ",".join(a.countries), ",".join(a.topics))
+        digest.update(("\x1f".join(fields + rest) + "\x1e").encode("utf-8", "surrogatepass"))
     for key in feeds:
         digest.update(key.encode())
     return Site(

@@ -8,11 +8,12 @@ How it works (one pass per field, no loop over countries or topics):
    possessive "'s" is dropped ("Macron’s" -> "Macron"), any other punctuation is a barrier no phrase crosses
    ("Peru: Lima" is never the phrase "Peru Lima"). Dotted abbreviations stay one word ("U.S.", "D.R.").
 2. Look up. Every country phrase (gazetteer) and topic term (topics.toml) is a key of one dict, by its
-   lower-cased folded words; a set holds every proper prefix of a multi-word key. Only white-space tokens
-   holding a known first word are visited (the others are remembered as "cold"); from there the following
-   words are read only while they extend a known prefix, and the longest phrase that matches (and passes
-   its case check) wins: "South Sudan" beats "Sudan", "Papua New Guinea" beats "Guinea", "Latin American"
-   (a stop phrase) beats "American", "Mexico City" is a Mexican city and "New Mexico" a US state.
+   lower-cased folded words; every proper prefix of a multi-word key maps to the words that may follow it.
+   Only white-space tokens holding a known first word are visited (the others are remembered as "cold");
+   from there the following words are read only while they extend a known prefix, and the longest phrase
+   that matches (and passes its case check) wins: "South Sudan" beats "Sudan", "Papua New Guinea" beats
+   "Guinea", "Latin American" (a stop phrase) beats "American", "Mexico City" is a Mexican city and
+   "New Mexico" a US state.
 3. Case. A data word written with a capital must be capitalised in the text ("china", "turkey", "chad" are
    not countries), all-caps headlines pass (but an all-caps word of 2-3 letters is an acronym: "GAO" is not
    the city Gao); a data word written in capitals (acronym: "US", "ANC", "AMLO") and
@@ -38,6 +39,7 @@ Evidence text is the article text of the matched words (a run of white space is 
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import unicodedata
 from dataclasses import dataclass, replace
@@ -59,7 +61,7 @@ Word = tuple[str, str, str, str]
 _BARRIER: Word = ("", "", "", "")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Evidence:
     """Why a tag was given (or, with ``accepted`` False, why a match was discarded)."""
 
@@ -71,16 +73,24 @@ class Evidence:
     accepted: bool
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Tags:
     """The tags of one article."""
 
     countries: tuple[str, ...]  # alpha-2 codes, in order of first mention (title before summary)
     topics: tuple[str, ...]  # topic slugs in taxonomy order
-    evidence: tuple[Evidence, ...]
+    hits: tuple[tuple[str, str, str, str, str, bool], ...] = dataclasses.field(
+        default=(), repr=False
+    )  # Evidence fields
+
+    @property
+    def evidence(self) -> tuple[Evidence, ...]:
+        """Every match, kept or discarded, with the data entry or rule behind it (made when asked:
+        publishing needs only the tags)."""
+        return tuple(Evidence(*hit) for hit in self.hits)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Topic:
     """A topic of the taxonomy (data/topics.toml)."""
 
@@ -89,21 +99,21 @@ class Topic:
     description: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Reading:
     code: str  # "" = not a country
     context: frozenset[str]  # single lower-case words
     phrases: tuple[str, ...]  # " multi word " lower-case phrases
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Contextual:
     default: str
     readings: tuple[_Reading, ...]
     source: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _CountryRule:
     code: str  # "" for a stop phrase
     checks: tuple[tuple[int, bool, str], ...]  # (word index, exact?, form): case checks
@@ -113,7 +123,7 @@ class _CountryRule:
     contextual: _Contextual | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _TopicRule:
     slug: str  # "" for a topic stop phrase
     weight: int  # weight of a hit in the summary
@@ -122,24 +132,25 @@ class _TopicRule:
     month: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Entry:
     country: _CountryRule | None = None
     topics: tuple[_TopicRule, ...] = ()
 
 
-def _fold_table(extra: dict[str, str]) -> dict[int, str]:
+class _FoldTable(dict[int, str]):
     """A lazily filled ``str.translate`` table that folds one character into one character."""
 
-    class Table(dict[int, str]):
-        def __missing__(self, key: int) -> str:
-            char = chr(key)
-            folded = extra.get(char) or fold(char)
-            value = folded if len(folded) == 1 else char
-            self[key] = value
-            return value
+    def __init__(self, extra: dict[str, str]) -> None:
+        super().__init__()
+        self.extra = extra
 
-    return Table()
+    def __missing__(self, key: int) -> str:
+        char = chr(key)
+        folded = self.extra.get(char) or fold(char)
+        value = folded if len(folded) == 1 else char
+        self[key] = value
+        return value
 
 
 def inflections(stem: str) -> list[str]:
@@ -178,11 +189,8 @@ class Tagger:
             self._topic_by_key[topic.slug] = topic
             self._topic_by_key.setdefault(slugify(topic.name), topic)
         self._entries = entries
-        self._prefixes: frozenset[str] = frozenset(
-            " ".join(words[:size]) for words in (key.split(" ") for key in entries) for size in range(1, len(words))
-        )
         self._first: frozenset[str] = frozenset(key.split(" ")[0] for key in entries)
-        self._fold = _fold_table(settings["fold"])
+        self._fold = _FoldTable(settings["fold"])
         self._given_names: frozenset[str] = settings["given_names"]
         self._surnames: frozenset[str] = settings["surnames"]
         self._known_words: frozenset[str] = settings["known_words"] | frozenset(self._first)
@@ -192,14 +200,31 @@ class Tagger:
         self._cache: dict[str, tuple[Word, ...]] = {}
         self._cold: set[str] = set()  # white-space tokens without any known first word
         self._plans: dict[str, tuple[tuple[int, Word, _Entry | None, bool], ...]] = {}  # the others
-        self._evidence: dict[tuple[str, str, str, str, str, bool], Evidence] = {}
+        # Per prefix phrase, the words that can follow it (the lookup stops at any other word).
+        nexts: dict[str, set[str]] = {}
+        for key in entries:
+            words = key.split(" ")
+            for size in range(1, len(words)):
+                nexts.setdefault(" ".join(words[:size]), set()).add(words[size])
+        self._nexts: dict[str, frozenset[str]] = {key: frozenset(value) for key, value in nexts.items()}
+        # Entries that are plain topic terms (no country, no date rule): applied in line by _scan as
+        # (slug, weight in a title, weight in a summary, source) without the general _match.
+        self._simple: dict[str, tuple[tuple[str, int, int, str], ...]] = {
+            key: tuple(
+                (t.slug, self._summary_min if t.title_accepts else t.weight, t.weight, t.source) for t in entry.topics
+            )
+            for key, entry in entries.items()
+            if entry.country is None and entry.topics and all(t.slug and not t.month for t in entry.topics)
+        }
 
     # ------------------------------------------------------------------ loading
 
+    #: The data files a tagger is built from, in the order :meth:`load` reads them.
+    FILES = ("tagging.toml", "countries.toml", "topics.toml")
+
     @classmethod
-    def load(cls, data_dir: Path, fallback_dir: Path | None = None) -> Tagger:
-        """Read countries.toml, topics.toml and tagging.toml from ``data_dir`` (each falling back to
-        ``fallback_dir``). Raises :class:`TaggingDataError` on malformed data."""
+    def sources(cls, data_dir: Path, fallback_dir: Path | None = None) -> dict[str, Path]:
+        """Where each of :attr:`FILES` is read from: ``data_dir``, else ``fallback_dir``."""
 
         def locate(name: str) -> Path:
             path = Path(data_dir) / name
@@ -207,12 +232,20 @@ class Tagger:
                 return Path(fallback_dir) / name
             return path
 
-        tagging_path = locate("tagging.toml")
+        return {name: locate(name) for name in cls.FILES}
+
+    @classmethod
+    def load(cls, data_dir: Path, fallback_dir: Path | None = None) -> Tagger:
+        """Read countries.toml, topics.toml and tagging.toml from ``data_dir`` (each falling back to
+        ``fallback_dir``). Raises :class:`TaggingDataError` on malformed data."""
+        paths = cls.sources(data_dir, fallback_dir)
+        tagging_path = paths["tagging.toml"]
         rules = read_toml(tagging_path)
-        gazetteer = Gazetteer.load(locate("countries.toml"), _primary(tagging_path, rules))
+        gazetteer = Gazetteer.load(paths["countries.toml"], _primary(tagging_path, rules))
         builder = _Builder(gazetteer, _fold_letters(tagging_path, rules))
-        topics = builder.add_topics(locate("topics.toml"))
+        topics = builder.add_topics(paths["topics.toml"])
         settings = builder.add_rules(tagging_path, rules)
+        gazetteer.aliases = ()  # compiled into the table above: the tagger keeps only the name lookups
         return cls(gazetteer, topics, builder.entries, settings)
 
     # ------------------------------------------------------------------ lookups
@@ -274,10 +307,12 @@ class Tagger:
             words[-1] = (low, text, orig, raw[position:] + " ")
         result = tuple(words)
         self._cache[raw] = result
-        first, entries, prefixes = self._first, self._entries, self._prefixes
+        first, entries, nexts, simple = self._first, self._entries, self._nexts, self._simple
         plan = tuple(
-            (k, word, entries.get(word[0]), word[0] in prefixes) for k, word in enumerate(result) if word[0] in first
-        )  # (position in the token, word, entry of the word alone, whether it starts a longer phrase)
+            (k, word, entries.get(word[0]), nexts.get(word[0]), simple.get(word[0]))
+            for k, word in enumerate(result)
+            if word[0] in first
+        )  # (position in the token, word, entry of the word alone, words that may follow it, plain topic hits)
         if plan:
             self._plans[raw] = plan
         else:
@@ -303,15 +338,9 @@ class Tagger:
             ]
         if len(topics) > 1:
             topics.sort(key=self._topic_order.__getitem__)
-        cache = self._evidence
-        if len(cache) > _CACHE_LIMIT:
-            cache.clear()
-        evidence = tuple([cache.get(hit) or self._new_evidence(hit) for hit in hits])
-        return Tags(tuple(dict.fromkeys(countries)), tuple(topics), evidence)
-
-    def _new_evidence(self, hit: tuple[str, str, str, str, str, bool]) -> Evidence:
-        evidence = self._evidence[hit] = Evidence(*hit)
-        return evidence
+        return Tags(
+            tuple(dict.fromkeys(countries)) if len(countries) > 1 else tuple(countries), tuple(topics), tuple(hits)
+        )
 
     def _scan(
         self,
@@ -332,8 +361,9 @@ class Tagger:
         plans = self._plans
         get = self._cache.get
         split = self._split
-        prefixes = self._prefixes
+        nexts = self._nexts.get
         entries_get = self._entries.get
+        in_title = field == "title"
         count = len(raws)
         skip_j = skip_k = 0  # words before (token skip_j, word skip_k) belong to an earlier match
         for j in [j for j, raw in enumerate(raws) if raw not in cold]:
@@ -341,35 +371,42 @@ class Tagger:
             if plan is None:
                 split(raws[j])
                 plan = plans.get(raws[j], ())
-            for k, word, entry, is_prefix in plan:
+            for k, word, entry, following_words, simple in plan:
                 if j < skip_j or (j == skip_j and k < skip_k):
                     continue
-                if not is_prefix:
-                    self._match(entry, [word], 1, field, (j, k), article, countries, weights, hits)
-                    continue
                 found = [(1, entry, j, k)] if entry is not None else []
-                seq = [word]
-                key = word[0]
-                at_j, at_k, current = j, k, get(raws[j]) or split(raws[j])  # cached by the plan lookup
-                while True:
-                    at_k += 1
-                    if at_k >= len(current):
-                        at_j += 1
-                        if at_j >= count:
+                if following_words is not None:  # the word starts longer phrases: read on while one may match
+                    seq = [word]
+                    key = word[0]
+                    at_j, at_k, current = j, k, get(raws[j]) or split(raws[j])  # cached by the plan lookup
+                    while True:
+                        at_k += 1
+                        if at_k >= len(current):
+                            at_j += 1
+                            if at_j >= count:
+                                break
+                            current = get(raws[at_j]) or split(raws[at_j])
+                            at_k = 0
+                        following = current[at_k]
+                        if following[0] not in following_words:  # a barrier's "" never is
                             break
-                        current = get(raws[at_j]) or split(raws[at_j])
-                        at_k = 0
-                    following = current[at_k]
-                    if not following[0]:
-                        break
-                    key = key + " " + following[0]
-                    seq.append(following)
-                    entry = entries_get(key)
-                    if entry is not None:
-                        found.append((len(seq), entry, at_j, at_k))
-                    if key not in prefixes:
-                        break
+                        key = key + " " + following[0]
+                        seq.append(following)
+                        entry = entries_get(key)
+                        if entry is not None:
+                            found.append((len(seq), entry, at_j, at_k))
+                        following_words = nexts(key)
+                        if following_words is None:
+                            break
+                else:
+                    seq = [word]
                 for size, entry, end_j, end_k in reversed(found):
+                    if size == 1 and simple is not None:  # a plain topic term, in line: the commonest hit
+                        text = word[2]
+                        for slug, title_weight, summary_weight, source in simple:
+                            weights[slug] = weights.get(slug, 0) + (title_weight if in_title else summary_weight)
+                            hits.append(("topic", slug, text, field, source, True))
+                        break
                     if self._match(entry, seq, size, field, (j, k), article, countries, weights, hits):
                         skip_j, skip_k = end_j, end_k + 1
                         break

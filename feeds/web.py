@@ -33,6 +33,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         settings.publish,
         reload_interval=settings.reload_interval,
         base_url=settings.base_url,
+        cache_dir=settings.cache_dir,
     )
     app.extensions["feeds"] = live
     app.extensions["feeds.settings"] = settings

@@ -36,11 +36,13 @@ Exit status: 0 when every check passed, 1 when one failed, 2 when the run could 
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -99,6 +101,7 @@ class Service:
             stdout=self._log,
             stderr=subprocess.STDOUT,
             cwd=ROOT,
+            start_new_session=True,  # its own process group: stop() reaches the workers too
         )
         deadline = time.monotonic() + 60
         while True:
@@ -119,13 +122,14 @@ class Service:
             return exc.code, exc.read()
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
+        for sig, wait in ((signal.SIGTERM, 15), (signal.SIGKILL, None)):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, sig)
             try:
-                self.proc.wait(15)
+                self.proc.wait(wait)
+                break
             except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+                continue
         self._log.close()
 
     def log_tail(self, lines: int = 40) -> str:

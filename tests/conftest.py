@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -28,6 +30,18 @@ def require_program(name: str) -> str:
             pytest.fail(reason + " and FEEDS_REQUIRE_SYSTEM_TESTS=1")
         pytest.skip(reason)
     return path
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Compiled tagging tables go to a directory of this test run (child processes too), not ~/.cache."""
+    previous = os.environ.get("FEEDS_CACHE_DIR")
+    os.environ["FEEDS_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
+    yield
+    if previous is None:
+        os.environ.pop("FEEDS_CACHE_DIR", None)
+    else:
+        os.environ["FEEDS_CACHE_DIR"] = previous
 
 
 @pytest.fixture
@@ -68,6 +82,7 @@ class Server:
             stdout=self.log.open("wb"),
             stderr=subprocess.STDOUT,
             cwd=ROOT,
+            start_new_session=True,  # its own process group: stop() reaches the server's workers too
         )
         deadline = time.monotonic() + 30
         while True:
@@ -76,15 +91,19 @@ class Server:
                 break
             except OSError:
                 if self.proc.poll() is not None or time.monotonic() > deadline:
+                    self.stop()
                     raise RuntimeError("server did not start:\n" + self.log.read_text()) from None
                 time.sleep(0.1)
 
     def stop(self) -> None:
-        self.proc.terminate()
-        try:
+        """SIGTERM to the server and its workers, SIGKILL to whatever is left after 10 s."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
             self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
 
 
 @pytest.fixture

@@ -105,3 +105,12 @@ def test_explain_every_shipped_article(data_dir: Path):
 def test_serve_refuses_a_missing_data_dir(tmp_path: Path):
     result = CliRunner().invoke(main, ["serve", "--data-dir", str(tmp_path / "nope"), "--port", "1"])
     assert result.exit_code == 1 and "no such data directory" in result.output
+
+
+def test_check_json_gives_counts_and_the_time_of_each_step(data_dir: Path):
+    result = run("check", "--json", "--data-dir", str(data_dir))
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert (report["articles"], report["errors"]) == (12, 0)
+    assert set(report["seconds"]) == {"tables", "parse", "ids", "tag", "index"}
+    assert all(0 <= seconds < 30 for seconds in report["seconds"].values())

@@ -104,3 +104,25 @@ def test_ledger_write_is_atomic_and_read_only_dirs_still_publish(tmp_path: Path)
     json.loads((tmp_path / LEDGER_NAME).read_text("utf-8"))
     site = load(tmp_path, now=T0, persist=False).site
     assert site.articles[0].published == T0
+
+
+def test_a_ledger_laid_out_by_hand_is_still_read(tmp_path: Path):
+    _listing(tmp_path / "a.txt", [("Peru strike", "Miners stop work."), ("Greek strike", "Ports close.")])
+    before = _ids(tmp_path, T0)
+    ledger = tmp_path / LEDGER_NAME
+    ledger.write_text(json.dumps(json.loads(ledger.read_text("utf-8")), indent=4), "utf-8")
+    hand_made = ledger.read_bytes()
+    assert _ids(tmp_path, T0 + timedelta(days=3)) == before
+    assert ledger.read_bytes() == hand_made, "nothing changed, so the ledger is left as it was laid out"
+
+
+def test_a_damaged_ledger_is_an_error_naming_it_and_is_never_overwritten(tmp_path: Path):
+    _listing(tmp_path / "a.txt", [("Peru strike", "Miners stop work."), ("Greek strike", "Ports close.")])
+    _ids(tmp_path, T0)
+    ledger = tmp_path / LEDGER_NAME
+    damaged = ledger.read_bytes()[:-40]
+    ledger.write_bytes(damaged)
+    site = load(tmp_path, now=T0).site
+    errors = [d for d in site.diagnostics if d.is_error]
+    assert errors and errors[0].location.path == str(ledger) and "damaged" in errors[0].message
+    assert ledger.read_bytes() == damaged

@@ -129,11 +129,11 @@ def test_control_characters_are_removed_with_a_warning():
 
 _line = (
     st.text(
-        alphabet=st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp"), blacklist_characters="\u0085"),
+        alphabet=st.characters(blacklist_categories=("Cs", "Cc", "Cn", "Zl", "Zp"), blacklist_characters="\u0085"),
         min_size=1,
         max_size=60,
     )
-    .map(lambda s: " ".join(s.split()))
+    .map(lambda s: " ".join(s.replace("\u200b", " ").split()))  # as the parser cleans a line
     .filter(lambda s: s and not s.startswith("@") and not s.startswith("\ufeff"))
 )
 
@@ -152,3 +152,41 @@ def test_arbitrary_bytes_never_raise(data):
     for entry in listing.entries:
         assert entry.title
         assert "\x00" not in entry.title + entry.summary
+
+
+def _reference(text: str) -> list[tuple[str, str, int]]:
+    """The listing read line by line, the obvious way: (title, summary, line of the title)."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    paragraphs: list[tuple[int, list[str]]] = []
+    for number, line in enumerate(lines, start=1):
+        if line.replace("\u200b", " ").strip():
+            if paragraphs and paragraphs[-1][0] + len(paragraphs[-1][1]) == number:
+                paragraphs[-1][1].append(line)
+            else:
+                paragraphs.append((number, [line]))
+    out, i = [], 0
+    while i < len(paragraphs):
+        start, block = paragraphs[i]
+        rest = block[1:]
+        i += 1
+        if not rest and i < len(paragraphs):
+            rest = paragraphs[i][1]
+            i += 1
+        out.append((" ".join(block[0].replace("\u200b", " ").split()), " ".join(" ".join(rest).split()), start))
+    return out
+
+
+@given(
+    st.lists(
+        st.sampled_from(["Peru", "Lima strike", "  indented", "tab\there", "\u200b", " ", "\t", "", "x\u200by", "é"]),
+        max_size=30,
+    ),
+    st.sampled_from(["\n", "\r\n"]),
+)
+def test_paragraphs_and_line_numbers_match_a_line_by_line_reading(lines, newline):
+    """Blank lines made of spaces, tabs or zero-width spaces, runs of them, wrapped paragraphs."""
+    text = newline.join(lines)
+    listing = parse_text(text, "p.txt")
+    got = [(e.title, e.summary.replace("\u200b", " "), e.location.line) for e in listing.entries]
+    expected = [(t, " ".join(s.replace("\u200b", " ").split()), n) for t, s, n in _reference(text)]
+    assert got == expected

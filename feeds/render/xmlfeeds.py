@@ -9,10 +9,13 @@ appended in order, the generator is fixed, and rendering holds a lock.
 from __future__ import annotations
 
 import threading
+from functools import lru_cache
 
+from feedgen.entry import FeedEntry
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
+from ..model import Article
 from . import FEED_TYPES, FeedPage
 
 _LOCK = threading.Lock()
@@ -40,24 +43,32 @@ def _generator(page: FeedPage, names: dict[str, dict[str, str]]) -> FeedGenerato
     fg.link(href=page.html_url, rel="alternate", type="text/html")
     fg.updated(page.updated)
     fg.ttl(page.ttl_minutes)
+    countries, topics = page.urls("/countries/"), page.urls("/topics/")
     for article in page.entries:
-        fe = fg.add_entry(order="append")
-        fe.id(article.id)
-        fe.title(article.title)
-        fe.link(href=page.urls.link(article), rel="alternate", type="text/html")
-        fe.summary(article.summary or article.title)
-        fe.published(article.published)
-        fe.updated(article.updated)
-        fe.pubDate(article.published)
-        if article.author:
-            fe.author({"name": article.author})
-        for code in article.countries:
-            slug, label = names["countries"][code]
-            fe.category(term=slug, label=label, scheme=page.urls("/countries/"))
-        for topic in article.topics:
-            slug, label = names["topics"][topic]
-            fe.category(term=slug, label=label, scheme=page.urls("/topics/"))
+        categories = tuple((*names["countries"][code], countries) for code in article.countries) + tuple(
+            (*names["topics"][topic], topics) for topic in article.topics
+        )
+        fg.add_entry(_entry(article, page.urls.link(article), categories), order="append")
     return fg
+
+
+@lru_cache(maxsize=256)
+def _entry(article: Article, link: str, categories: tuple[tuple[str, str, str], ...]) -> FeedEntry:
+    """One article as a feedgen entry, made once for its Atom and RSS documents and every feed it is in
+    (feedgen only reads an entry when it writes a feed)."""
+    fe = FeedEntry()
+    fe.id(article.id)
+    fe.title(article.title)
+    fe.link(href=link, rel="alternate", type="text/html")
+    fe.summary(article.summary or article.title)
+    fe.published(article.published)
+    fe.updated(article.updated)
+    fe.pubDate(article.published)
+    if article.author:
+        fe.author({"name": article.author})
+    if categories:
+        fe.category([{"term": term, "label": label, "scheme": scheme} for term, label, scheme in categories])
+    return fe
 
 
 def _serialise(root: etree._Element, page: FeedPage) -> bytes:
@@ -118,16 +129,15 @@ def _banner(parent: etree._Element, page: FeedPage) -> None:
 def atom(page: FeedPage, names: dict[str, dict[str, str]]) -> bytes:
     with _LOCK:
         root, _ = _generator(page, names)._create_atom()
-    # feedgen declares the Atom namespace as a plain ``xmlns`` attribute, so in memory its
-    # elements have no namespace: ``find`` misses the entries and the elements added below
-    # would land after them. Parsed again, the tree is namespaced as it will be read.
-    root = etree.fromstring(etree.tostring(root))
+    # feedgen declares the Atom namespace as a plain ``xmlns`` attribute, so in memory its elements
+    # have no namespace; what is added here is named the same way and lands in the Atom namespace
+    # when the document is read.
 
     def add() -> None:
-        _links(root, page, f"{{{_ATOM_NS}}}link")
+        _links(root, page, "link")
         _banner(root, page)
 
-    _before_first(root, root.find(f"{{{_ATOM_NS}}}entry"), add)
+    _before_first(root, root.find("entry"), add)
     return _serialise(root, page)
 
 
