@@ -7,12 +7,14 @@ is served there. The web layer resolves one path per request; the offline build 
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from importlib import resources
 from urllib.parse import quote_plus
 
+from .model import Article
 from .render import FEED_TYPES, FeedPage, Urls
 from .render.jsonfeed import jsonfeed
 from .render.opml import opml
@@ -21,6 +23,7 @@ from .site import Feed, Site
 from .slug import fold
 
 HTML = "text/html; charset=utf-8"
+_ARTICLE_FIELDS = tuple(f.name for f in fields(Article) if f.name != "location")
 RENDERERS = {"atom": atom, "rss": rss, "json": jsonfeed}
 MAX_LIMIT = 500
 STATIC = {
@@ -45,6 +48,9 @@ class Document:
     last_modified: datetime
     render: Callable[[], bytes]
     kind: str = "page"  # "feed", "page", "opml", "static"
+    #: Makes a digest of everything the bytes depend on, when that is known: two documents with the
+    #: same digest have the same bytes, so one rendered for an earlier version of the data serves.
+    inputs: Callable[[], bytes] | None = None
 
 
 @dataclass(frozen=True)
@@ -107,6 +113,7 @@ class Publisher:
             "topics": {f.slug: (f.slug, f.name) for f in feeds if f.kind == "topic"},
         }
         self._codes = {f.code.lower(): f.slug for f in feeds if f.kind == "country"}
+        self._names_digest: bytes | None = None
 
     # -- what exists -----------------------------------------------------------------
 
@@ -172,6 +179,7 @@ class Publisher:
             page.updated,
             lambda: RENDERERS[fmt](page, self.names),
             "feed",
+            self._inputs(page),
         )
 
     def feed_page(self, feed: Feed, fmt: str) -> FeedPage:
@@ -244,7 +252,25 @@ class Publisher:
             page.updated,
             lambda: RENDERERS[fmt](page, self.names),
             "archive" if full else "feed",
+            self._inputs(page),
         )
+
+    def _inputs(self, page: FeedPage) -> Callable[[], bytes]:
+        """What a feed document's bytes depend on: the page but the feed's whole history (only its
+        entries are written), the feed's own fields, and the names of countries and topics."""
+
+        def digest() -> bytes:
+            if self._names_digest is None:
+                self._names_digest = hashlib.sha256(repr(sorted(self.names.items())).encode()).digest()
+            feed = page.feed
+            own = [getattr(feed, f.name) for f in fields(feed) if f.name != "articles"]
+            rest = [getattr(page, f.name) for f in fields(page) if f.name not in ("feed", "entries")]
+            # An article's place in the listing is not written: inserting one above moves it, not its entry.
+            entries = [[getattr(a, name) for name in _ARTICLE_FIELDS] for a in page.entries]
+            text = repr((page.fmt, own, rest, entries, self._names_digest))
+            return hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
+
+        return digest
 
     def query(self, args: dict[str, str]) -> FeedQuery:
         """Read filter parameters; ValueError with a message saying what is accepted."""

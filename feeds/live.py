@@ -124,6 +124,7 @@ class Live:
         self.hub_thread: threading.Thread | None = None
         self.reload_interval = reload_interval
         self.cache = LRU(cache_size)
+        self.by_inputs = LRU(cache_size)  # the same Rendered, by a digest of its inputs
         self.publishers = LRU(16)
         self.renders = 0  # documents rendered, for tests and metrics
         self.problems: tuple[Diagnostic, ...] = ()
@@ -202,7 +203,14 @@ class Live:
         found = publisher.resolve(path) if query is None else publisher.filtered(path, query)
         if found is None or isinstance(found, Redirect):
             return found
-        rendered = self.render(found)
+        # A feed the new version of the data left as it was keeps its bytes (and so its ETag)
+        # without being rendered again: an edit re-renders only the feeds it touched.
+        inputs = found.inputs() if found.inputs is not None else None
+        rendered = self.by_inputs.get(inputs) if inputs is not None else None
+        if rendered is None:
+            rendered = self.render(found)
+            if inputs is not None:
+                self.by_inputs.put(inputs, rendered)
         self.cache.put(key, rendered)
         return rendered
 

@@ -79,15 +79,21 @@ class Tags:
 
     countries: tuple[str, ...]  # alpha-2 codes, in order of first mention (title before summary)
     topics: tuple[str, ...]  # topic slugs in taxonomy order
-    hits: tuple[tuple[str, str, str, str, str, bool], ...] = dataclasses.field(
-        default=(), repr=False
-    )  # Evidence fields
+    hits: tuple[tuple[str, str, str, str, str, bool], ...] = dataclasses.field(default=(), repr=False)
+    weak: tuple[tuple[str, int], ...] = dataclasses.field(default=(), repr=False)  # (slug, weight) short
+    minimum: int = dataclasses.field(default=0, repr=False)  # the weight a topic needs
 
     @property
     def evidence(self) -> tuple[Evidence, ...]:
         """Every match, kept or discarded, with the data entry or rule behind it (made when asked:
         publishing needs only the tags)."""
-        return tuple(Evidence(*hit) for hit in self.hits)
+        weak = dict(self.weak)
+        return tuple(
+            Evidence(kind, value, text, field, f"{source} (weight {weak[value]} < {self.minimum})", False)
+            if kind == "topic" and accepted and value in weak
+            else Evidence(kind, value, text, field, source, accepted)
+            for kind, value, text, field, source, accepted in self.hits
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -329,18 +335,11 @@ class Tagger:
         self._scan("summary", article.summary, article, countries, weights, hits)
         minimum = self._summary_min
         topics = [slug for slug, weight in weights.items() if weight >= minimum]
-        if len(topics) < len(weights):
-            hits = [
-                (kind, value, text, field, f"{source} (weight {weights[value]} < {minimum})", False)
-                if kind == "topic" and accepted and weights[value] < minimum
-                else (kind, value, text, field, source, accepted)
-                for kind, value, text, field, source, accepted in hits
-            ]
+        weak = () if len(topics) == len(weights) else tuple((t, w) for t, w in weights.items() if w < minimum)
         if len(topics) > 1:
             topics.sort(key=self._topic_order.__getitem__)
-        return Tags(
-            tuple(dict.fromkeys(countries)) if len(countries) > 1 else tuple(countries), tuple(topics), tuple(hits)
-        )
+        unique = tuple(dict.fromkeys(countries)) if len(countries) > 1 else tuple(countries)
+        return Tags(unique, tuple(topics), tuple(hits), weak, minimum)
 
     def _scan(
         self,

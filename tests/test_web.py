@@ -145,3 +145,48 @@ def test_metadata_reaches_every_format(data_dir: Path):
         assert entry.published == ("2023-03-17T08:30:00+00:00" if fmt == "atom" else "Fri, 17 Mar 2023 08:30:00 +0000")
     item = [i for i in client.get("/feeds/all.json").get_json()["items"] if "Havre" in i["title"]][0]
     assert item["authors"] == [{"name": "José Martínez"}] and item["date_published"] == "2023-03-17T08:30:00Z"
+
+
+def test_an_edit_re_renders_only_the_feeds_it_touches(app, client, data_dir: Path):
+    """After a reload, a feed whose entries did not change keeps its bytes and ETag unrendered."""
+    live = app.extensions["feeds"]
+    paths = ["/feeds/countries/france.atom", "/feeds/countries/peru.atom", "/feeds/all.atom"]
+    before = {path: client.get(path) for path in paths}
+    listing = data_dir / "articles.txt"
+    old = "repression no longer works to cow the masses."
+    text = listing.read_text("utf-8")
+    assert old in text
+    listing.write_text(text.replace(old, old + " The strike spreads to the south.", 1), "utf-8")
+    assert live.reload()
+    count = live.renders
+    after = {path: client.get(path) for path in paths}
+    assert live.renders == count + 2, "France's feed was rendered again though no French article changed"
+    france = "/feeds/countries/france.atom"
+    assert after[france].data == before[france].data and after[france].headers["ETag"] == before[france].headers["ETag"]
+    for path in paths[1:]:
+        assert b"The strike spreads to the south." in after[path].data
+        assert after[path].headers["ETag"] != before[path].headers["ETag"]
+
+
+def test_documents_with_equal_input_digests_have_equal_bytes(data_dir: Path):
+    """The digest that lets a feed skip re-rendering covers everything written, archives included."""
+    from feeds.documents import Publisher, PublishOptions
+    from feeds.loader import load
+
+    options = PublishOptions(entry_limit=3)  # archive pages, and entries moving between them
+    first = Publisher(load(data_dir).site, "https://news.example.org", options)
+    listing = data_dir / "articles.txt"
+    text = listing.read_text("utf-8")
+    listing.write_text("Chile: Dockers Strike in Valparaíso\n\nPorts stop.\n\n" + text, "utf-8")
+    second = Publisher(load(data_dir).site, "https://news.example.org", options)
+    same = differ = 0
+    for path in [p for p in second.paths() if p.startswith("/feeds/")]:
+        old, new = first.resolve(path), second.resolve(path)
+        if old is None:
+            continue
+        if old.inputs() == new.inputs():
+            assert old.render() == new.render(), path
+            same += 1
+        else:
+            differ += 1
+    assert same > 100 and differ > 10

@@ -1,0 +1,84 @@
+"""Tag a whole listing, on two cores when it is large.
+
+Tagging is most of the time of a load (about thirty microseconds an article, in pure Python), and
+articles are tagged independently. A large listing is therefore split in two: a forked copy of the
+process tags the second half while this one tags the first, and sends back only the tags, pickled
+through a pipe. The copy shares the loaded tables and articles with its parent (copy-on-write) and
+exits as soon as it is done.
+
+Forking is only safe in a process that runs no other thread, so it is done only then (the CLI
+commands; not a server reloading in the background) and only where there are two cores to use.
+If the worker fails in any way, its half is tagged here: the result never depends on it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pickle
+import signal
+import threading
+from collections.abc import Sequence
+
+from .model import Entry
+from .tag import Tagger
+
+#: Below this many articles a fork costs more than it saves.
+PARALLEL_MIN = 20_000
+
+Found = tuple[tuple[str, ...], tuple[str, ...]]  # (countries, topics)
+
+
+def tag_all(tagger: Tagger, entries: Sequence[Entry]) -> list[Found]:
+    """The (countries, topics) of every entry, in order."""
+    if not _can_fork(len(entries)):
+        return _tag(tagger, entries)
+    half = len(entries) // 2
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the worker: tag the second half, send it, leave without running any of the parent's code
+        status = 1
+        try:
+            os.close(read)
+            data = pickle.dumps(_tag(tagger, entries[half:]), protocol=pickle.HIGHEST_PROTOCOL)
+            with os.fdopen(write, "wb") as pipe:
+                pipe.write(data)
+            status = 0
+        finally:
+            os._exit(status)
+    os.close(write)
+    try:
+        mine = _tag(tagger, entries[:half])
+        with os.fdopen(read, "rb") as pipe:
+            data = pipe.read()
+    except BaseException:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        raise
+    _, status = os.waitpid(pid, 0)
+    theirs: list[Found] | None = None
+    if status == 0:
+        with contextlib.suppress(Exception):  # a truncated or foreign message: tag the half here
+            theirs = pickle.loads(data)
+    if not isinstance(theirs, list) or len(theirs) != len(entries) - half:
+        theirs = _tag(tagger, entries[half:])
+    return mine + theirs
+
+
+def _can_fork(count: int) -> bool:
+    if count < PARALLEL_MIN or not hasattr(os, "fork") or threading.active_count() > 1:
+        return False
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return cores >= 2
+
+
+def _tag(tagger: Tagger, entries: Sequence[Entry]) -> list[Found]:
+    # Articles share a few combinations of tags: one tuple for each keeps the result small.
+    shared: dict[Found, Found] = {}
+    out = []
+    for entry in entries:
+        tags = tagger.tag(entry.title, entry.summary)
+        found = (tags.countries, tags.topics)
+        out.append(shared.setdefault(found, found))
+    return out
