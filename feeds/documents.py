@@ -145,7 +145,9 @@ class Publisher:
             article = self.site.articles_by_slug.get(path[len("/articles/") :])
             if article is None:
                 return None
-            return Document(path, HTML, article.updated, lambda: self._article(article))
+            return Document(
+                path, HTML, article.updated, lambda: self._article(article), "page", self._article_inputs(article)
+            )
         for prefix in ("/countries/", "/topics/"):
             if path.startswith(prefix):
                 feed = self.site.feeds.get(path[1:])
@@ -262,13 +264,20 @@ class Publisher:
         def digest() -> bytes:
             if self._names_digest is None:
                 self._names_digest = hashlib.sha256(repr(sorted(self.names.items())).encode()).digest()
-            feed = page.feed
-            own = [getattr(feed, f.name) for f in fields(feed) if f.name != "articles"]
             rest = [getattr(page, f.name) for f in fields(page) if f.name not in ("feed", "entries")]
             # An article's place in the listing is not written: inserting one above moves it, not its entry.
             entries = [[getattr(a, name) for name in _ARTICLE_FIELDS] for a in page.entries]
-            text = repr((page.fmt, own, rest, entries, self._names_digest))
-            return hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
+            return _digest(page.fmt, _header(page.feed), rest, entries, self._names_digest)
+
+        return digest
+
+    def _article_inputs(self, article: Article) -> Callable[[], bytes]:
+        """What an article's page depends on: the article, the site, and its countries' and topics' feeds."""
+
+        def digest() -> bytes:
+            feeds = self._article_feeds(article)
+            own = [getattr(article, name) for name in _ARTICLE_FIELDS]
+            return _digest(self.site.meta, self.urls, own, [_header(feed) for feed in feeds[0] + feeds[1]])
 
         return digest
 
@@ -326,9 +335,21 @@ class Publisher:
         return opml(self.site, self.urls)
 
     def _article(self, article) -> bytes:
-        countries = [self.site.feeds[f"countries/{self.names['countries'][c][0]}"] for c in article.countries]
-        topics = [self.site.feeds[f"topics/{t}"] for t in article.topics]
+        countries, topics = self._article_feeds(article)
         return _html().article_page(self.site, article, self.urls, countries, topics)
+
+    def _article_feeds(self, article: Article) -> tuple[list[Feed], list[Feed]]:
+        countries = [self.site.feeds[f"countries/{self.names['countries'][c][0]}"] for c in article.countries]
+        return countries, [self.site.feeds[f"topics/{t}"] for t in article.topics]
+
+
+def _header(feed: Feed) -> list[object]:
+    """A feed's own fields: not its articles, of which a document shows some, listed apart."""
+    return [getattr(feed, f.name) for f in fields(feed) if f.name != "articles"]
+
+
+def _digest(*parts: object) -> bytes:
+    return hashlib.sha256(repr(parts).encode("utf-8", "surrogatepass")).digest()
 
 
 def _html():

@@ -98,3 +98,34 @@ def test_precompressed_files_of_unchanged_documents_are_kept(data_dir: Path, tmp
     assert summary["written"] == 0 and summary["unchanged"] == summary["files"]
     assert (out / "feeds/all.atom.gz").stat().st_mtime == past
     assert (out / "feeds/all.atom.br").stat().st_mtime == past
+
+
+def test_a_rebuild_renders_only_what_changed_and_matches_a_clean_build(data_dir: Path, tmp_path: Path):
+    out = tmp_path / "out"
+    first = json.loads(build(data_dir, out, "--json").output)
+    again = json.loads(build(data_dir, out, "--json").output)
+    feeds_and_articles = sum(1 for name in tree(out) if name.startswith(("feeds/", "articles/")))
+    assert first["rendered"] > feeds_and_articles
+    assert again["rendered"] < first["rendered"] - feeds_and_articles + 1, "unchanged feeds were rendered"
+    assert again["written"] == 0
+    listing = data_dir / "articles.txt"
+    old = "repression no longer works to cow the masses."
+    listing.write_text(listing.read_text("utf-8").replace(old, old + " Miners join.", 1), "utf-8")
+    edited = json.loads(build(data_dir, out, "--json").output)
+    assert again["rendered"] < edited["rendered"] < first["rendered"] // 2
+    clean = tmp_path / "clean"
+    result = CliRunner().invoke(
+        main, ["build", str(clean), "--base-url", BASE, "--data-dir", str(data_dir), "--cache-dir", "off"]
+    )
+    assert result.exit_code == 0, result.output
+    assert tree(out) == tree(clean)
+
+
+def test_a_file_changed_by_hand_is_written_again(data_dir: Path, tmp_path: Path):
+    out = tmp_path / "out"
+    assert build(data_dir, out).exit_code == 0
+    good = (out / "feeds/countries/peru.atom").read_bytes()
+    (out / "feeds/countries/peru.atom").write_bytes(b"<feed/>")
+    summary = json.loads(build(data_dir, out, "--json").output)
+    assert (out / "feeds/countries/peru.atom").read_bytes() == good
+    assert summary["written"] == 1
