@@ -6,8 +6,9 @@ process tags the second half while this one tags the first, and sends back only 
 through a pipe. The copy shares the loaded tables and articles with its parent (copy-on-write) and
 exits as soon as it is done.
 
-Forking is only safe in a process that runs no other thread, so it is done only then (the CLI
-commands; not a server reloading in the background) and only where there are two cores to use.
+Forking is only safe in a process that runs no other thread, so it is done only when the caller
+asks for it (the CLI commands, not the server, whose native threads Python cannot see), when no
+other Python thread runs, and where there are two cores to use.
 If the worker fails in any way, its half is tagged here: the result never depends on it.
 """
 
@@ -29,9 +30,9 @@ PARALLEL_MIN = 20_000
 Found = tuple[tuple[str, ...], tuple[str, ...]]  # (countries, topics)
 
 
-def tag_all(tagger: Tagger, entries: Sequence[Entry]) -> list[Found]:
-    """The (countries, topics) of every entry, in order."""
-    if not _can_fork(len(entries)):
+def tag_all(tagger: Tagger, entries: Sequence[Entry], *, fork: bool = False) -> list[Found]:
+    """The (countries, topics) of every entry, in order; with ``fork``, on two cores when it pays."""
+    if not (fork and _can_fork(len(entries))):
         return _tag(tagger, entries)
     half = len(entries) // 2
     read, write = os.pipe()

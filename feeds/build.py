@@ -89,7 +89,7 @@ def build(
     """Build the tree; ``formats`` limits feed formats, ``feeds_only`` skips pages and archives;
     ``cache_dir`` keeps compiled tagging tables between builds (:mod:`feeds.cache`)."""
     try:
-        loaded = load(data_dir, cache_dir=cache_dir)
+        loaded = load(data_dir, cache_dir=cache_dir, fork=True)
     except DataError as exc:
         raise BuildError("the data has errors; nothing was written", tuple(exc.diagnostics)) from exc
     if loaded.errors:

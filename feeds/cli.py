@@ -36,7 +36,7 @@ def _load(data_dir: Path, cache_dir: Path | None, *, persist: bool = True) -> Lo
     if not data_dir.is_dir():
         raise click.ClickException(f"{data_dir}: no such data directory")
     try:
-        return load(data_dir, persist=persist, cache_dir=cache_dir)
+        return load(data_dir, persist=persist, cache_dir=cache_dir, fork=True)
     except DataError as exc:
         for problem in exc.diagnostics:
             click.echo(str(problem), err=True)

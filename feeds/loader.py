@@ -87,15 +87,18 @@ def load(
     limits: Limits | None = None,
     tagger: Tagger | None = None,
     cache_dir: Path | None = None,
+    fork: bool = False,
 ) -> Loaded:
     """Read and publish the data in ``data_dir``.
 
     Problems in articles are reported in ``site.diagnostics``; the ledger of ids is only
     written when the listing has no errors, so a half-typed edit never mints ids.
+    ``fork`` lets a large listing be tagged on two cores by a forked worker (:mod:`feeds.batch`):
+    for commands, not for a server, whose native threads Python cannot see.
     Raises :class:`DataError` only when nothing sensible can be published (tagging tables unreadable).
     """
     with _without_cycle_collection():
-        return _load(data_dir, now, persist, limits, tagger, cache_dir)
+        return _load(data_dir, now, persist, limits, tagger, cache_dir, fork)
 
 
 @contextlib.contextmanager
@@ -118,6 +121,7 @@ def _load(
     limits: Limits | None,
     tagger: Tagger | None,
     cache_dir: Path | None,
+    fork: bool,
 ) -> Loaded:
     timings: dict[str, float] = {}
     clock = time.perf_counter()
@@ -148,7 +152,7 @@ def _load(
     assigned, id_problems = identify(listing.entries, data_dir, meta.tag_authority, now, persist=persist and clean)
     problems.extend(id_problems)
     lap("ids")
-    found = tag_all(tagger, listing.entries)
+    found = tag_all(tagger, listing.entries, fork=fork)
     lap("tag")
     articles = _distinct_dates(
         [

@@ -43,7 +43,7 @@ def test_two_cores_give_the_same_tags_as_one(entries, tagger, monkeypatch: pytes
     monkeypatch.setattr(os, "fork", counted)
     # idle threads left by other tests of the session would turn forking off
     monkeypatch.setattr(batch.threading, "active_count", lambda: 1)
-    found = batch.tag_all(tagger, entries)
+    found = batch.tag_all(tagger, entries, fork=True)
     assert forks == [1]
     assert found == _one_core(tagger, entries)
     assert ("FR",) in {countries for countries, _ in found}
@@ -57,21 +57,24 @@ def test_a_failing_worker_leaves_its_half_to_the_parent(entries, tagger, monkeyp
     monkeypatch.setattr(batch, "PARALLEL_MIN", 10)
     monkeypatch.setattr(batch.threading, "active_count", lambda: 1)
     monkeypatch.setattr(batch.pickle, "dumps", broken)  # only the worker pickles
-    assert batch.tag_all(tagger, entries) == _one_core(tagger, entries)
+    assert batch.tag_all(tagger, entries, fork=True) == _one_core(tagger, entries)
 
 
-def test_no_fork_while_another_thread_runs_or_for_a_small_listing(entries, tagger, monkeypatch: pytest.MonkeyPatch):
+def test_no_fork_unless_asked_for_a_large_listing_with_no_other_thread(
+    entries, tagger, monkeypatch: pytest.MonkeyPatch
+):
     def refuse() -> int:
         raise AssertionError("forked")
 
     monkeypatch.setattr(os, "fork", refuse)
-    assert batch.tag_all(tagger, entries) == _one_core(tagger, entries)  # below PARALLEL_MIN
+    assert batch.tag_all(tagger, entries, fork=True) == _one_core(tagger, entries)  # below PARALLEL_MIN
     monkeypatch.setattr(batch, "PARALLEL_MIN", 10)
+    assert batch.tag_all(tagger, entries) == _one_core(tagger, entries)  # not asked to
     stop = threading.Event()
     other = threading.Thread(target=stop.wait)
     other.start()
     try:
-        assert batch.tag_all(tagger, entries) == _one_core(tagger, entries)
+        assert batch.tag_all(tagger, entries, fork=True) == _one_core(tagger, entries)
     finally:
         stop.set()
         other.join()
