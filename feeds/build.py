@@ -27,6 +27,7 @@ from .compress import compress
 from .documents import Publisher, PublishOptions, Redirect
 from .loader import DataError, load
 from .model import Diagnostic
+from .site import Site
 
 PRECOMPRESSED = ("gzip", ".gz"), ("br", ".br")
 _AHEAD = 64  # documents compressed ahead of their files: bounds the memory they hold
@@ -87,17 +88,34 @@ def build(
     cache_dir: Path | None = None,
 ) -> BuildReport:
     """Build the tree; ``formats`` limits feed formats, ``feeds_only`` skips pages and archives;
-    ``cache_dir`` keeps compiled tagging tables between builds (:mod:`feeds.cache`)."""
+    ``cache_dir`` keeps, between builds, the compiled tagging tables (:mod:`feeds.cache`) and the
+    input digests of the files written (:class:`_Manifest`)."""
     try:
         loaded = load(data_dir, cache_dir=cache_dir, fork=True)
     except DataError as exc:
         raise BuildError("the data has errors; nothing was written", tuple(exc.diagnostics)) from exc
     if loaded.errors:
         raise BuildError("the data has errors; nothing was written", loaded.errors)
-    site = loaded.site
-    # The loaded site lives until the process ends: keep the cycle collector from walking it again
+    # The loaded site lives as long as the build: keep the cycle collector from walking it again
     # each time rendering has made enough garbage.
     gc.freeze()
+    try:
+        return _write(loaded.site, out, base_url, options, precompress, progress, formats, feeds_only, cache_dir)
+    finally:
+        gc.unfreeze()
+
+
+def _write(
+    site: Site,
+    out: Path,
+    base_url: str,
+    options: PublishOptions | None,
+    precompress: bool,
+    progress: Callable[[int, int], None] | None,
+    formats: tuple[str, ...],
+    feeds_only: bool,
+    cache_dir: Path | None,
+) -> BuildReport:
     publisher = Publisher(site, base_url, options)
     report = BuildReport(articles=len(site.articles))
     report.warnings = [str(d) for d in site.diagnostics]
