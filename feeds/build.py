@@ -98,9 +98,11 @@ def build(
         raise BuildError("the data has errors; nothing was written", loaded.errors)
     # The loaded site lives as long as the build: keep the cycle collector from walking it again
     # each time rendering has made enough garbage.
+    site = loaded.site
+    del loaded  # the tagger and the parsed entries are not needed to write
     gc.freeze()
     try:
-        return _write(loaded.site, out, base_url, options, precompress, progress, formats, feeds_only, cache_dir)
+        return _write(site, out, base_url, options, precompress, progress, formats, feeds_only, cache_dir)
     finally:
         gc.unfreeze()
 
