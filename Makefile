@@ -1,7 +1,8 @@
 # make serve: set up .venv and serve the shipped data on http://127.0.0.1:$(PORT)
 # make test:  set up .venv with the test extras and run the whole suite
 # The first Python 3.11+ of: the system's python3 (distributions build it with PGO and LTO), then
-# python3 on PATH. A pyenv build without --enable-optimizations runs the pipeline about 1.5x slower.
+# python3 on PATH. A pyenv build without --enable-optimizations ran `timeit "sum(range(1000))"` in
+# 16 us against the system's 8.4 us on the machine the benchmark figures come from.
 # make PYTHON=python3.12 picks another.
 PYTHON ?= $(shell for p in /usr/bin/python3 python3; do \
   $$p -c 'import sys, venv, ensurepip; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1 && { echo $$p; break; }; done)

@@ -232,8 +232,6 @@ def _overridden(
     wanted_countries, wanted_topics = entry.meta.countries, entry.meta.topics
     if not (wanted_countries.add or wanted_countries.remove or wanted_topics.add or wanted_topics.remove):
         return countries, topics
-    countries = list(countries)
-    topics = list(topics)
     for raw in entry.meta.countries.add + entry.meta.countries.remove:
         if tagger.country(raw) is None:
             problems.append(Diagnostic(entry.location, Severity.ERROR, f"unknown country {raw!r} in @countries"))
@@ -245,9 +243,8 @@ def _overridden(
             )
     removed = {c.code for c in map(tagger.country, entry.meta.countries.remove) if c}
     added = [c.code for c in map(tagger.country, entry.meta.countries.add) if c]
-    countries = [c for c in dict.fromkeys(countries + added) if c not in removed]
+    kept_countries = [c for c in dict.fromkeys([*countries, *added]) if c not in removed]
     removed_t = {t.slug for t in map(tagger.topic, entry.meta.topics.remove) if t}
     added_t = {t.slug for t in map(tagger.topic, entry.meta.topics.add) if t}
     wanted = (set(topics) | added_t) - removed_t
-    topics = [t.slug for t in tagger.topics if t.slug in wanted]
-    return tuple(countries), tuple(topics)
+    return tuple(kept_countries), tuple(t.slug for t in tagger.topics if t.slug in wanted)

@@ -138,6 +138,9 @@ class _TopicRule:
     month: bool = False
 
 
+_Step = tuple[int, Word, "_Entry | None", frozenset[str] | None, tuple[tuple[str, int, int, str], ...] | None]
+
+
 @dataclass(frozen=True, slots=True)
 class _Entry:
     country: _CountryRule | None = None
@@ -205,7 +208,9 @@ class Tagger:
         self._topic_order = {topic.slug: index for index, topic in enumerate(topics)}
         self._cache: dict[str, tuple[Word, ...]] = {}
         self._cold: set[str] = set()  # white-space tokens without any known first word
-        self._plans: dict[str, tuple[tuple[int, Word, _Entry | None, bool], ...]] = {}  # the others
+        # The others: (position in the token, word, entry of the word alone, words that may follow it,
+        # plain topic hits) for each word that starts a phrase.
+        self._plans: dict[str, tuple[_Step, ...]] = {}
         # Per prefix phrase, the words that can follow it (the lookup stops at any other word).
         nexts: dict[str, set[str]] = {}
         for key in entries:
