@@ -1,4 +1,4 @@
-"""Tag a whole listing, on two cores when it is large.
+"""Tag a whole listing, on two cores when it is large; share other work with a forked worker.
 
 Tagging is most of the time of a load (about thirty microseconds an article, in pure Python), and
 articles are tagged independently. A large listing is therefore split in two: a forked copy of the
@@ -19,7 +19,8 @@ import os
 import pickle
 import signal
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 from .model import Entry
 from .tag import Tagger
@@ -28,20 +29,31 @@ from .tag import Tagger
 PARALLEL_MIN = 20_000
 
 Found = tuple[tuple[str, ...], tuple[str, ...]]  # (countries, topics)
+A = TypeVar("A")
 
 
 def tag_all(tagger: Tagger, entries: Sequence[Entry], *, fork: bool = False) -> list[Found]:
     """The (countries, topics) of every entry, in order; with ``fork``, on two cores when it pays."""
-    if not (fork and _can_fork(len(entries))):
+    if not (fork and can_fork(len(entries), PARALLEL_MIN)):
         return _tag(tagger, entries)
     half = len(entries) // 2
+    mine, theirs = in_two(lambda: _tag(tagger, entries[:half]), lambda: _tag(tagger, entries[half:]))
+    if not isinstance(theirs, list) or len(theirs) != len(entries) - half:
+        theirs = _tag(tagger, entries[half:])
+    return mine + theirs
+
+
+def in_two(mine: Callable[[], A], theirs: Callable[[], object]) -> tuple[A, object]:
+    """``mine()`` here while a forked copy of this process runs ``theirs()``, whose result comes back
+    pickled; it is None where the copy failed in any way, and the caller then does that part itself.
+    Only where :func:`can_fork` says so."""
     read, write = os.pipe()
     pid = os.fork()
-    if pid == 0:  # the worker: tag the second half, send it, leave without running any of the parent's code
+    if pid == 0:  # the worker: run its part, send it, leave without running any of the parent's code
         status = 1
         try:
             os.close(read)
-            data = pickle.dumps(_tag(tagger, entries[half:]), protocol=pickle.HIGHEST_PROTOCOL)
+            data = pickle.dumps(theirs(), protocol=pickle.HIGHEST_PROTOCOL)
             with os.fdopen(write, "wb") as pipe:
                 pipe.write(data)
             status = 0
@@ -49,7 +61,7 @@ def tag_all(tagger: Tagger, entries: Sequence[Entry], *, fork: bool = False) -> 
             os._exit(status)
     os.close(write)
     try:
-        mine = _tag(tagger, entries[:half])
+        result = mine()
         with os.fdopen(read, "rb") as pipe:
             data = pipe.read()
     except BaseException:
@@ -58,17 +70,17 @@ def tag_all(tagger: Tagger, entries: Sequence[Entry], *, fork: bool = False) -> 
         os.waitpid(pid, 0)
         raise
     _, status = os.waitpid(pid, 0)
-    theirs: list[Found] | None = None
+    other = None
     if status == 0:
-        with contextlib.suppress(Exception):  # a truncated or foreign message: tag the half here
-            theirs = pickle.loads(data)
-    if not isinstance(theirs, list) or len(theirs) != len(entries) - half:
-        theirs = _tag(tagger, entries[half:])
-    return mine + theirs
+        with contextlib.suppress(Exception):  # a truncated or foreign message: as if the worker had failed
+            other = pickle.loads(data)
+    return result, other
 
 
-def _can_fork(count: int) -> bool:
-    if count < PARALLEL_MIN or not hasattr(os, "fork") or threading.active_count() > 1:
+def can_fork(count: int, minimum: int) -> bool:
+    """Whether ``count`` pieces of work (at least ``minimum``) can be shared with a forked worker:
+    no other thread runs, and there are two cores."""
+    if count < minimum or not hasattr(os, "fork") or threading.active_count() > 1:
         return False
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     return cores >= 2

@@ -1,4 +1,4 @@
-"""Compiled tagging tables kept between runs.
+"""Compiled tagging tables, and the tags found with them, kept between runs.
 
 Compiling the gazetteer and the rules from the three TOML files and pycountry takes a few tenths of
 a second, more than parsing ten thousand articles; the result depends on nothing but those files,
@@ -7,6 +7,10 @@ default ``$XDG_CACHE_HOME/feeds``) under a digest of all of them, and read back 
 edited table or an upgrade gives a new digest and a fresh compile. The cache is only an
 accelerator: a file that is missing, unreadable, not the user's own or not a tagger is ignored and
 rebuilt, and a cache directory that cannot be written is skipped silently.
+
+Tagging is the costliest step of a load, and an article's tags depend on nothing but its title,
+its summary and the tables; the tags of each data directory's articles are kept the same way
+(:class:`Tables`), so a load tags only the articles that are new or edited.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from importlib import util
 from pathlib import Path
 
 from . import gazetteer, slug, tag
+from .batch import Found
 from .tag import Tagger
 
 
@@ -39,7 +44,7 @@ def _digest(paths: dict[str, Path]) -> str:
     if spec is not None and spec.origin:
         with contextlib.suppress(OSError):
             h.update(Path(spec.origin).with_name("databases").joinpath("iso3166-1.json").read_bytes())
-    for module in (tag, gazetteer, slug):  # the code that compiles and reads the tables
+    for module in (tag, gazetteer, slug, sys.modules[__name__]):  # the code that compiles, reads and keeps the tables
         h.update(Path(module.__file__).read_bytes())
     for name, path in paths.items():
         h.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
@@ -57,43 +62,141 @@ def _trusted(path: Path) -> bool:
 
 def load_tagger(data_dir: Path, fallback_dir: Path, cache_dir: Path | None) -> Tagger:
     """The tagger of ``data_dir`` (tables missing there from ``fallback_dir``), from the cache when it can."""
-    paths = Tagger.sources(data_dir, fallback_dir)
-    if cache_dir is None:
-        return Tagger.load(data_dir, fallback_dir)
+    return Tables(data_dir, fallback_dir, cache_dir).tagger
+
+
+Catalog = tuple[tuple[tuple[str, str, str], ...], tuple[tuple[str, str, str], ...]]
+
+
+def article_key(title: str, summary: str) -> bytes:
+    """What the tags of an article depend on, besides the tables: its title and summary."""
+    text = f"{title}\n{summary}".encode("utf-8", "surrogatepass")
+    return hashlib.blake2b(text, digest_size=16).digest()
+
+
+class Tables:
+    """The tagging tables of a data directory, and what was found with them before.
+
+    The tagger is read from the cache (or compiled) only when first asked for. With a cache
+    directory, the tags found for each article are kept too, per data directory, under the tables'
+    digest: a later load tags only the articles it has not seen (a listing grows a few articles at
+    a time), and one that has seen them all never reads the tagger. Tags kept under other tables
+    are never used: an edited table or an upgrade tags everything again.
+    """
+
+    def __init__(
+        self, data_dir: Path, fallback_dir: Path, cache_dir: Path | None, tagger: Tagger | None = None
+    ) -> None:
+        self.data_dir, self.fallback_dir, self.cache_dir = Path(data_dir), Path(fallback_dir), cache_dir
+        self._tagger = tagger
+        self.key: str | None = None  # None: nothing is read from or written to the cache
+        if cache_dir is not None:
+            with contextlib.suppress(OSError):  # an unreadable table is reported when the tagger is compiled
+                self.key = _digest(Tagger.sources(data_dir, fallback_dir))
+        self._catalog: Catalog | None = None
+
+    @property
+    def tagger(self) -> Tagger:
+        """The compiled tables; raises TaggingDataError where they are malformed."""
+        if self._tagger is None:
+            self._tagger = self._read_tagger()
+        return self._tagger
+
+    @property
+    def catalog(self) -> Catalog:
+        """(code, slug, name) of every country and (slug, name, description) of every topic."""
+        if self._catalog is None:
+            tagger = self.tagger
+            self._catalog = (
+                tuple((c.code, c.slug, c.name) for c in tagger.countries),
+                tuple((t.slug, t.name, t.description) for t in tagger.topics),
+            )
+        return self._catalog
+
+    def _read_tagger(self) -> Tagger:
+        if self.key is None or self.cache_dir is None:
+            return Tagger.load(self.data_dir, self.fallback_dir)
+        target = Path(self.cache_dir) / f"tagger-{self.key}.pickle"
+        cached = _read(target)
+        if isinstance(cached, Tagger):
+            return cached
+        tagger = Tagger.load(self.data_dir, self.fallback_dir)
+        _store(target, tagger, "tagger-")
+        return tagger
+
+    def _tags_path(self) -> Path | None:
+        if self.key is None or self.cache_dir is None:
+            return None
+        place = hashlib.sha256(str(self.data_dir.resolve()).encode("utf-8", "surrogatepass")).hexdigest()[:24]
+        return Path(self.cache_dir) / f"tags-{place}.pickle"
+
+    def known(self) -> dict[bytes, Found]:
+        """The tags found for articles (by :func:`article_key`) with these tables, by earlier loads."""
+        path = self._tags_path()
+        saved = _read(path) if path is not None else None
+        if not (isinstance(saved, dict) and saved.get("key") == self.key):
+            return {}
+        found, catalog = saved.get("tags"), saved.get("catalog")
+        if not (isinstance(found, dict) and _is_catalog(catalog)):
+            return {}
+        # Articles share a few combinations of tags, one object each: checking those is checking all.
+        if not all(map(_is_found, {id(value): value for value in found.values()}.values())):
+            return {}
+        self._catalog = catalog
+        return found
+
+    def remember(self, found: dict[bytes, Found]) -> None:
+        """Keep ``found`` (the articles of this load) for the next load; the cache only speeds loads up,
+        so a file that cannot be written is skipped."""
+        path = self._tags_path()
+        if path is not None:
+            _store(path, {"key": self.key, "catalog": self.catalog, "tags": found}, "tags-")
+
+
+def _strings(value: object) -> bool:
+    return type(value) is tuple and all(type(item) is str for item in value)
+
+
+def _is_found(value: object) -> bool:
+    return type(value) is tuple and len(value) == 2 and _strings(value[0]) and _strings(value[1])
+
+
+def _is_catalog(value: object) -> bool:
+    return (
+        type(value) is tuple
+        and len(value) == 2
+        and all(type(part) is tuple and all(_strings(row) and len(row) == 3 for row in part) for part in value)
+    )
+
+
+def _read(path: Path) -> object:
+    """The object pickled in ``path``, or None: a missing, untrusted or damaged file is as good as none."""
+    if not _trusted(path):
+        return None
     try:
-        key = _digest(paths)
-    except OSError:
-        return Tagger.load(data_dir, fallback_dir)  # Tagger.load reports the unreadable file
-    target = Path(cache_dir) / f"tagger-{key}.pickle"
-    if _trusted(target):
-        try:
-            with target.open("rb") as handle:
-                cached = pickle.load(handle)
-            if isinstance(cached, Tagger):
-                return cached
-        except Exception:  # a damaged cache file is rebuilt, whatever is wrong with it
-            pass
-    tagger = Tagger.load(data_dir, fallback_dir)
-    _store(target, tagger)
-    return tagger
+        with path.open("rb") as handle:
+            return pickle.load(handle)
+    except Exception:  # a damaged cache file is rebuilt, whatever is wrong with it
+        return None
 
 
-def _store(target: Path, tagger: Tagger) -> None:
+def _store(target: Path, value: object, prefix: str) -> None:
     try:
         target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd, temporary = tempfile.mkstemp(prefix=".tagger-", dir=target.parent)
+        fd, temporary = tempfile.mkstemp(prefix=f".{prefix}", dir=target.parent)
     except OSError:
         return
     try:
         with os.fdopen(fd, "wb") as handle:
-            pickle.dump(tagger, handle, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(temporary, target)
     except OSError:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         return
-    # Tables edited long ago left files nobody reads; one compile costs less than keeping them all.
-    for old in target.parent.glob("tagger-*.pickle"):
+    # Tables edited long ago, or data directories gone, left files nobody reads: one compile or one
+    # tagging costs less than keeping them all.
+    for old in target.parent.glob(f"{prefix}*.pickle"):
         with contextlib.suppress(OSError):
             if old != target and time.time() - old.stat().st_mtime > _MAX_AGE:
                 old.unlink()

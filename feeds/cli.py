@@ -139,14 +139,16 @@ def build(
     bar = None
     show = not quiet and not as_json and sys.stderr.isatty()
 
+    shown = 0
+
     def progress(done: int, total: int) -> None:
-        nonlocal bar
+        nonlocal bar, shown
         if bar is None and show and time.monotonic() - started > 1.0:
             bar = click.progressbar(length=total, label="Writing", file=sys.stderr)
             bar.__enter__()
-            bar.update(done)
-        elif bar is not None:
-            bar.update(1)
+        if bar is not None and done > shown:
+            bar.update(done - shown)
+            shown = done
 
     try:
         chosen = tuple(f.strip() for f in formats.split(",") if f.strip())

@@ -114,6 +114,7 @@ class Publisher:
         }
         self._codes = {f.code.lower(): f.slug for f in feeds if f.kind == "country"}
         self._names_digest: bytes | None = None
+        self._article_digests: dict[str, bytes] = {}  # by article id: an article is in several feeds
 
     # -- what exists -----------------------------------------------------------------
 
@@ -266,9 +267,15 @@ class Publisher:
                 self._names_digest = hashlib.sha256(repr(sorted(self.names.items())).encode()).digest()
             rest = [getattr(page, f.name) for f in fields(page) if f.name not in ("feed", "entries")]
             # An article's place in the listing is not written: inserting one above moves it, not its entry.
-            entries = [[getattr(a, name) for name in _ARTICLE_FIELDS] for a in page.entries]
+            entries = b"".join(map(self._article_digest, page.entries))
             return _digest(page.fmt, _header(page.feed), rest, entries, self._names_digest)
 
+        return digest
+
+    def _article_digest(self, article: Article) -> bytes:
+        digest = self._article_digests.get(article.id)
+        if digest is None:
+            digest = self._article_digests[article.id] = _digest(*(getattr(article, n) for n in _ARTICLE_FIELDS))
         return digest
 
     def _article_inputs(self, article: Article) -> Callable[[], bytes]:

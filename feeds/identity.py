@@ -163,6 +163,7 @@ def _read_lines(raw: bytes) -> Ledger | None:
     dates: dict[str, datetime] = {}
     records = []
     start, stop = end + 1, len(raw) - 3
+    scan = _DECODER.scan_once  # one object from a position: json.loads's checks, per line, cost more
     while start < stop:
         end = raw.find(b"\n", start, stop)
         end = stop if end < 0 else end
@@ -172,8 +173,25 @@ def _read_lines(raw: bytes) -> Ledger | None:
             continue
         if not line.startswith(b"{") or not line.endswith(b"}"):
             return None
-        records.append(Record.from_json(json.loads(line), dates))
+        try:
+            text = line.decode("utf-8")
+            obj, length = scan(text, 0)
+            if length != len(text) or not isinstance(obj, dict):
+                raise ValueError("not one JSON object")
+            records.append(Record.from_json(obj, dates))
+        except (StopIteration, ValueError, KeyError, TypeError) as exc:
+            reason = {StopIteration: "not JSON", KeyError: f"no {exc}"}.get(type(exc), str(exc))
+            raise _DamagedLine(f"record {len(records) + 1}: {reason}", raw.count(b"\n", 0, start - 1) + 1) from None
     return Ledger(doc["authority"], doc["created"], tuple(records))
+
+
+_DECODER = json.JSONDecoder()
+
+
+class _DamagedLine(ValueError):
+    def __init__(self, message: str, lineno: int) -> None:
+        super().__init__(message)
+        self.lineno = lineno
 
 
 def assign(entries: tuple[Entry, ...], ledger: Ledger, now: datetime) -> Assigned:

@@ -15,7 +15,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .batch import tag_all
+from .batch import Found, tag_all
+from .cache import Tables, article_key
 from .identity import identify
 from .model import Article, Diagnostic, Entry, Location, Severity
 from .parse import Limits, read_dir
@@ -37,11 +38,16 @@ class DataError(Exception):
 @dataclass(frozen=True)
 class Loaded:
     site: Site
-    tagger: Tagger
+    tables: Tables
     entries: tuple[Entry, ...]
-    #: Seconds spent in each step: "tables", "parse", "ids", "tag" and "index" (making the articles and
-    #: the feeds); ``make bench`` prints them.
+    #: Seconds spent in each step: "parse", "tables" (reading the tagging tables and the tags kept from
+    #: earlier loads), "ids", "tag" and "index" (making the articles and the feeds); ``make bench``
+    #: prints them.
     timings: Mapping[str, float] = field(default_factory=dict)
+
+    @property
+    def tagger(self) -> Tagger:
+        return self.tables.tagger
 
     @property
     def errors(self) -> tuple[Diagnostic, ...]:
@@ -74,9 +80,7 @@ def read_meta(data_dir: Path) -> tuple[SiteMeta, list[Diagnostic]]:
 
 def load_tagger(data_dir: Path, cache_dir: Path | None = None) -> Tagger:
     """The tagger of ``data_dir``; with ``cache_dir``, compiled tables are reused between runs (feeds.cache)."""
-    from .cache import load_tagger as cached
-
-    return cached(data_dir, SHIPPED_DATA, cache_dir)
+    return Tables(data_dir, SHIPPED_DATA, cache_dir).tagger
 
 
 def load(
@@ -98,7 +102,11 @@ def load(
     Raises :class:`DataError` only when nothing sensible can be published (tagging tables unreadable).
     """
     with _without_cycle_collection():
-        return _load(data_dir, now, persist, limits, tagger, cache_dir, fork)
+        try:
+            return _load(data_dir, now, persist, limits, Tables(data_dir, SHIPPED_DATA, cache_dir, tagger), fork)
+        except TaggingDataError as exc:
+            location = Location(str(exc.path), exc.line or 0)
+            raise DataError([Diagnostic(location, Severity.ERROR, exc.message)]) from exc
 
 
 @contextlib.contextmanager
@@ -119,8 +127,7 @@ def _load(
     now: datetime | None,
     persist: bool,
     limits: Limits | None,
-    tagger: Tagger | None,
-    cache_dir: Path | None,
+    tables: Tables,
     fork: bool,
 ) -> Loaded:
     timings: dict[str, float] = {}
@@ -140,38 +147,53 @@ def _load(
             Diagnostic(Location(str(data_dir / "site.toml")), Severity.ERROR, f"unknown timezone {meta.timezone!r}")
         )
         zone = ZoneInfo("UTC")
-    try:
-        tagger = tagger or load_tagger(data_dir, cache_dir)
-    except TaggingDataError as exc:
-        raise DataError([Diagnostic(Location(str(exc.path), exc.line or 0), Severity.ERROR, exc.message)]) from exc
-    lap("tables")
     listing = read_dir(data_dir, limits=limits, default_tz=zone)
     problems.extend(listing.diagnostics)
     lap("parse")
+    known = tables.known()
+    if len(known) < len(listing.entries) or any(_overrides(entry) for entry in listing.entries):
+        tables.tagger  # noqa: B018  (read, or compiled, here: its time is the tables', not the tagging's)
+    lap("tables")
     clean = not any(p.is_error for p in problems)
     assigned, id_problems = identify(listing.entries, data_dir, meta.tag_authority, now, persist=persist and clean)
     problems.extend(id_problems)
     lap("ids")
-    found = tag_all(tagger, listing.entries, fork=fork)
+    found = _tags(tables, known, listing.entries, fork)
+    del known
     lap("tag")
     articles = _distinct_dates(
         [
-            _article(entry, record, countries, topics, tagger, problems, now)
+            _article(entry, record, countries, topics, tables, problems, now)
             for entry, record, (countries, topics) in zip(listing.entries, assigned.records, found, strict=True)
         ]
     )
     del found
     id_prefix = f"tag:{assigned.ledger.authority},{assigned.ledger.created}:"
-    site = index(
-        meta,
-        articles,
-        [(c.code, c.slug, c.name) for c in tagger.countries],
-        [(t.slug, t.name, t.description) for t in tagger.topics],
-        id_prefix,
-        tuple(problems),
-    )
+    countries, topics = tables.catalog
+    site = index(meta, articles, countries, topics, id_prefix, tuple(problems))
     lap("index")
-    return Loaded(site=site, tagger=tagger, entries=listing.entries, timings=timings)
+    return Loaded(site=site, tables=tables, entries=listing.entries, timings=timings)
+
+
+def _tags(tables: Tables, known: dict[bytes, Found], entries: tuple[Entry, ...], fork: bool) -> list[Found]:
+    """What the tagger finds in each entry: kept from an earlier load where the article is the same,
+    tagged now (on two cores where ``fork`` and the count allow) where it is new or edited."""
+    if tables.key is None:
+        return tag_all(tables.tagger, entries, fork=fork)
+    keys = [article_key(entry.title, entry.summary) for entry in entries]
+    found: list[Found | None] = [known.get(key) for key in keys]
+    missing = [n for n, tags in enumerate(found) if tags is None]
+    if not missing and len(known) <= 2 * len(keys):
+        return found  # type: ignore[return-value]  # every one was known
+    for n, tags in zip(missing, tag_all(tables.tagger, [entries[n] for n in missing], fork=fork), strict=True):
+        found[n] = tags
+    tables.remember(dict(zip(keys, found, strict=True)))  # type: ignore[arg-type]  # none is None now
+    return found  # type: ignore[return-value]
+
+
+def _overrides(entry: Entry) -> bool:
+    countries, topics = entry.meta.countries, entry.meta.topics
+    return bool(countries.add or countries.remove or topics.add or topics.remove)
 
 
 def _distinct_dates(articles: list[Article]) -> list[Article]:
@@ -195,11 +217,12 @@ def _article(
     record,
     countries: tuple[str, ...],
     topics: tuple[str, ...],
-    tagger: Tagger,
+    tables: Tables,
     problems: list[Diagnostic],
     now: datetime,
 ) -> Article:
-    countries, topics = _overridden(entry, countries, topics, tagger, problems)
+    if _overrides(entry):
+        countries, topics = _overridden(entry, countries, topics, tables.tagger, problems)
     published = entry.meta.date or record.first_seen
     if published > now:
         problems.append(
@@ -229,9 +252,6 @@ def _overridden(
     entry: Entry, countries: tuple[str, ...], topics: tuple[str, ...], tagger: Tagger, problems: list[Diagnostic]
 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The tags after the editor's ``@countries`` and ``@topics`` lines; unknown names are errors."""
-    wanted_countries, wanted_topics = entry.meta.countries, entry.meta.topics
-    if not (wanted_countries.add or wanted_countries.remove or wanted_topics.add or wanted_topics.remove):
-        return countries, topics
     for raw in entry.meta.countries.add + entry.meta.countries.remove:
         if tagger.country(raw) is None:
             problems.append(Diagnostic(entry.location, Severity.ERROR, f"unknown country {raw!r} in @countries"))

@@ -7,7 +7,7 @@ country (so that people can subscribe ahead) and every topic exists, empty or no
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
@@ -85,8 +85,8 @@ def newest_first(articles: list[Article]) -> tuple[Article, ...]:
 def index(
     meta: SiteMeta,
     articles: list[Article],
-    countries: list[tuple[str, str, str]],
-    topics: list[tuple[str, str, str]],
+    countries: Sequence[tuple[str, str, str]],
+    topics: Sequence[tuple[str, str, str]],
     id_prefix: str,
     diagnostics: tuple[Diagnostic, ...] = (),
 ) -> Site:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import os
+import pickle
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+from feeds import cache as cache_module
 from feeds.cli import main
-from feeds.loader import load_tagger
+from feeds.loader import load, load_tagger
 from feeds.tag import Tagger
 
 TEXT = ("Macron faces a general strike", "Unions in Paris and Lyon walked out against the pension reform.")
@@ -84,3 +86,78 @@ def test_the_cli_uses_the_cache_directory_and_off_turns_it_off(data_dir: Path, t
     )
     assert result.exit_code == 0, result.output
     assert not off.exists()
+
+
+def _tags_of(site) -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
+    return {a.title: (a.countries, a.topics) for a in site.articles}
+
+
+def _listing(data_dir: Path) -> Path:
+    (listing,) = [p for p in data_dir.glob("*.txt")]
+    return listing
+
+
+def test_a_second_load_tags_only_the_articles_it_has_not_seen(
+    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    cache = tmp_path / "cache"
+    first = load(data_dir, cache_dir=cache).site
+    assert len(list(cache.glob("tags-*.pickle"))) == 1
+    listing = _listing(data_dir)
+    listing.write_text(
+        "Macron names a new prime minister\n\nThe Elysee announced it on Monday.\n\n" + listing.read_text("utf-8"),
+        "utf-8",
+    )
+    tagged: list[str] = []
+    real = Tagger.tag
+
+    def counting(self, title: str, summary: str):
+        tagged.append(title)
+        return real(self, title, summary)
+
+    monkeypatch.setattr(Tagger, "tag", counting)
+    second = load(data_dir, cache_dir=cache).site
+    assert tagged == ["Macron names a new prime minister"]
+    assert _tags_of(second)["Macron names a new prime minister"][0] == ("FR",)
+    assert {t: v for t, v in _tags_of(second).items() if t in _tags_of(first)} == _tags_of(first)
+    # Everything seen: the tables are not even read.
+    _no_compiling(monkeypatch)
+    monkeypatch.setattr(cache_module.Tables, "_read_tagger", lambda self: pytest.fail("the tagger was read"))
+    assert _tags_of(load(data_dir, cache_dir=cache).site) == _tags_of(second)
+
+
+def test_tags_kept_under_other_tables_are_not_used(data_dir: Path, tmp_path: Path):
+    cache = tmp_path / "cache"
+    listing = _listing(data_dir)
+    listing.write_text("Gotham rises\n\nThe city votes.\n\n" + listing.read_text("utf-8"), "utf-8")
+    assert _tags_of(load(data_dir, cache_dir=cache).site)["Gotham rises"][0] == ()
+    countries = data_dir / "countries.toml"
+    text = countries.read_text("utf-8")
+    countries.write_text(text.replace('cities = ["Paris",', 'cities = ["Gotham", "Paris",', 1), "utf-8")
+    assert _tags_of(load(data_dir, cache_dir=cache).site)["Gotham rises"][0] == ("FR",)
+
+
+def test_an_editors_override_applies_to_kept_tags(data_dir: Path, tmp_path: Path):
+    cache = tmp_path / "cache"
+    listing = _listing(data_dir)
+    body = listing.read_text("utf-8")
+    listing.write_text("Greek general strike\n\nWorkers in Athens walked out.\n\n" + body, "utf-8")
+    assert _tags_of(load(data_dir, cache_dir=cache).site)["Greek general strike"][0] == ("GR",)
+    listing.write_text("Greek general strike\n@countries: +Peru\n\nWorkers in Athens walked out.\n\n" + body, "utf-8")
+    assert _tags_of(load(data_dir, cache_dir=cache).site)["Greek general strike"][0] == ("GR", "PE")
+
+
+@pytest.mark.parametrize("damage", ["garbage", "another shape", "writable by others"])
+def test_a_bad_tags_file_is_ignored(data_dir: Path, tmp_path: Path, damage: str):
+    cache = tmp_path / "cache"
+    expected = _tags_of(load(data_dir, cache_dir=cache).site)
+    (target,) = cache.glob("tags-*.pickle")
+    if damage == "garbage":
+        target.write_bytes(b"not a pickle")
+    elif damage == "another shape":
+        saved = pickle.loads(target.read_bytes())
+        saved["tags"] = {key: "??" for key in saved["tags"]}
+        target.write_bytes(pickle.dumps(saved))
+    else:
+        os.chmod(target, 0o666)
+    assert _tags_of(load(data_dir, cache_dir=cache).site) == expected

@@ -7,6 +7,8 @@ import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from feeds.identity import LEDGER_NAME
 from feeds.loader import load
 
@@ -126,3 +128,25 @@ def test_a_damaged_ledger_is_an_error_naming_it_and_is_never_overwritten(tmp_pat
     errors = [d for d in site.diagnostics if d.is_error]
     assert errors and errors[0].location.path == str(ledger) and "damaged" in errors[0].message
     assert ledger.read_bytes() == damaged
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda line: line[: len(line) // 2] + b"}",  # cut short
+        lambda line: line.replace(b'"slug": ', b'"slug" '),  # not JSON
+        lambda line: line.replace(b"Peru", b"\xff\xfe"),  # not UTF-8
+        lambda line: line[:-1] + b"} {}",  # something after the record
+    ],
+)
+def test_a_damaged_record_line_is_an_error_naming_the_line(tmp_path: Path, damage):
+    _listing(tmp_path / "a.txt", [("Peru strike", "Miners stop work."), ("Greek strike", "Ports close.")])
+    _ids(tmp_path, T0)
+    ledger = tmp_path / LEDGER_NAME
+    lines = ledger.read_bytes().split(b"\n")
+    assert lines[1].startswith(b'  {"id"') and b"Peru" in lines[1] and lines[1].endswith(b",")
+    lines[1] = damage(lines[1][:-1]) + b","
+    ledger.write_bytes(b"\n".join(lines))
+    errors = [d for d in load(tmp_path, now=T0).site.diagnostics if d.is_error]
+    assert errors and errors[0].location.path == str(ledger) and "damaged" in errors[0].message
+    assert errors[0].location.line == 2
