@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import feedparser
+import pytest
 from click.testing import CliRunner
 
 from feeds.cli import main
@@ -129,3 +130,51 @@ def test_a_file_changed_by_hand_is_written_again(data_dir: Path, tmp_path: Path)
     summary = json.loads(build(data_dir, out, "--json").output)
     assert (out / "feeds/countries/peru.atom").read_bytes() == good
     assert summary["written"] == 1
+
+
+def _two_cores(monkeypatch) -> None:
+    """Let the shipped data (fewer articles than a worker needs) be built with a forked worker."""
+    from feeds import batch
+    from feeds import build as building
+
+    monkeypatch.setattr(batch, "PARALLEL_MIN", 1)
+    monkeypatch.setattr(building, "SHARE_MIN", 1)
+    monkeypatch.setattr(batch.threading, "active_count", lambda: 1)
+    monkeypatch.setattr(batch.os, "sched_getaffinity", lambda _pid: {0, 1}, raising=False)
+
+
+@pytest.mark.parametrize("worker", ["works", "fails"])
+def test_a_build_shared_with_a_worker_equals_one_made_alone(data_dir: Path, tmp_path: Path, monkeypatch, worker):
+    alone = tmp_path / "alone"
+    first = json.loads(build(data_dir, alone, "--json", "--precompress", "--cache-dir", "off").output)
+    _two_cores(monkeypatch)
+    forks: list[int] = []
+    real_fork = os.fork
+
+    def fork() -> int:
+        pid = real_fork()
+        if pid:
+            forks.append(pid)
+        return pid
+
+    monkeypatch.setattr(os, "fork", fork)
+    if worker == "fails":
+        from feeds import build as building
+
+        def broken(job, paths):  # the worker dies halfway, after writing some files
+            building._Job.run(job, paths[: len(paths) // 2], None)
+            raise RuntimeError("worker lost")
+
+        monkeypatch.setattr(building, "_worker", broken)
+    shared, cache = tmp_path / "shared", str(tmp_path / "cache")
+    result = build(data_dir, shared, "--json", "--precompress", "--cache-dir", cache)
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)
+    assert forks, "no worker was forked"
+    assert tree(shared) == tree(alone)
+    for count in ("files", "written", "rendered"):
+        assert summary[count] == first[count], count
+    again = json.loads(
+        build(data_dir, shared, "--json", "--precompress", "--cache-dir", str(tmp_path / "cache")).output
+    )
+    assert again["written"] == 0 and again["rendered"] < first["rendered"] // 2, "the worker's manifest was lost"
