@@ -37,6 +37,8 @@ class Rendered:
     kind: str
     etag: str = ""
     _variants: dict[str, tuple[bytes, str]] = field(default_factory=dict, repr=False)
+    #: Responses made by :func:`feeds.respond.respond`, by the request's shape: pollers ask alike.
+    responses: dict[tuple, tuple] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     last_modified_http: str = ""

@@ -104,12 +104,35 @@ def not_modified(etag: str, doc: Rendered, headers: Headers) -> bool:
 def respond(
     doc: Rendered, headers: Headers, max_age: int, hub: str | None = None, self_url: str = ""
 ) -> tuple[int, list[tuple[str, str]], bytes]:
-    """Status, response headers and body (empty for 304) for one request of ``doc``."""
+    """Status, response headers and body (empty for 304) for one request of ``doc``.
+
+    The returned header list is shared by the requests of the same shape: callers must not change it.
+    """
     coding = choose_coding(headers.get("Accept-Encoding"))
+    navigation = doc.media_type.startswith(XML_FEED_TYPES) and is_browser_navigation(headers)
+    shape = (coding, navigation, max_age, hub, self_url)
+    made = doc.responses.get(shape)
+    if made is None:
+        if len(doc.responses) >= _SHAPES:  # a few shapes per document; anything else is an attack
+            doc.responses.clear()
+        made = doc.responses[shape] = _made(doc, coding, navigation, max_age, hub, self_url)
+    etag, unchanged, full, body = made
+    if not_modified(etag, doc, headers):
+        return 304, unchanged, b""
+    return 200, full, body
+
+
+_SHAPES = 16
+
+
+def _made(
+    doc: Rendered, coding: str, navigation: bool, max_age: int, hub: str | None, self_url: str
+) -> tuple[str, list[tuple[str, str]], list[tuple[str, str]], bytes]:
+    """ETag, 304 headers, 200 headers and body of one shape of request."""
     body, etag = doc.variant(coding)
     media_type = doc.media_type
     negotiated = media_type.startswith(XML_FEED_TYPES)
-    if negotiated and is_browser_navigation(headers):
+    if navigation:
         # The same bytes; browsers render application/xml through the feed's CSS stylesheet.
         # A strong ETag names one representation (RFC 9110 8.8.3), so this one has its own.
         media_type, etag = BROWSER_XML, f'{etag[:-1]}-xml"'
@@ -129,8 +152,5 @@ def respond(
         out.append(("Link", f'<{hub}>; rel="hub", <{self_url}>; rel="self"'))
     if coding != "identity":
         out.append(("Content-Encoding", coding))
-    if not_modified(etag, doc, headers):
-        return 304, out, b""
-    out.append(("Content-Type", media_type))
-    out.append(("Content-Length", str(len(body))))
-    return 200, out, body
+    full = [*out, ("Content-Type", media_type), ("Content-Length", str(len(body)))]
+    return etag, out, full, body
