@@ -105,7 +105,7 @@ def build(
     del loaded  # the tagger and the parsed entries are not needed to write
     gc.freeze()
     # The writing thread waits for the interpreter lock after each system call; by default the
-    # rendering thread gives it up only every 5 ms, which would make a millisecond's write last ten.
+    # rendering thread gives it up only every 5 ms, which would hold each write back by as much.
     interval = sys.getswitchinterval()
     sys.setswitchinterval(_SWITCH_INTERVAL)
     try:
@@ -178,7 +178,7 @@ def _shares(paths: list[str], articles: int) -> tuple[list[str], list[str]]:
     formats stay together: they are made from the same entries, made once.
 
     Each process writes to the objects it reads (reference counts), so every page of articles it
-    touches is copied: about a fifth more memory at ten thousand articles, for a tenth less time.
+    touches is copied: a fifth more memory at ten thousand articles, for under a tenth less time.
     A worker therefore renders only where a forked worker tags (:data:`feeds.batch.PARALLEL_MIN`),
     where the time saved is seconds and the copied pages a small share of the whole.
     """
@@ -337,11 +337,11 @@ def _code_digest() -> str:
 
 
 class _Sink:
-    """Writes what the building thread renders, in order, on a thread of its own: creating files costs
-    about a millisecond each on a virtual disk, and zlib, brotli and the file system's calls release
-    the interpreter lock, so writing and compressing run on one core while rendering runs on the
-    other. A bounded number of documents wait, which bounds the memory they hold; the first error
-    met there is raised in the building thread."""
+    """Writes what the building thread renders, in order, on a thread of its own: creating a file
+    costs a tenth of a millisecond to a millisecond on a virtual disk, and zlib, brotli and the file
+    system's calls release the interpreter lock, so writing and compressing run on one core while
+    rendering runs on the other. A bounded number of documents wait, which bounds the memory they
+    hold; the first error met there is raised in the building thread."""
 
     def __init__(self, tree: _Tree, manifest: _Manifest | None, precompress: bool) -> None:
         self.tree, self.manifest, self.precompress = tree, manifest, precompress

@@ -60,11 +60,6 @@ def _trusted(path: Path) -> bool:
     return info.st_uid == os.getuid() and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
 
 
-def load_tagger(data_dir: Path, fallback_dir: Path, cache_dir: Path | None) -> Tagger:
-    """The tagger of ``data_dir`` (tables missing there from ``fallback_dir``), from the cache when it can."""
-    return Tables(data_dir, fallback_dir, cache_dir).tagger
-
-
 Catalog = tuple[tuple[tuple[str, str, str], ...], tuple[tuple[str, str, str], ...]]
 
 
