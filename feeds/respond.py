@@ -113,7 +113,7 @@ def respond(
     shape = (coding, navigation, max_age, hub, self_url)
     made = doc.responses.get(shape)
     if made is None:
-        if len(doc.responses) >= _SHAPES:  # a few shapes per document; anything else is an attack
+        if len(doc.responses) >= _SHAPES:  # a few shapes per document; more come only from unusual clients
             doc.responses.clear()
         made = doc.responses[shape] = _made(doc, coding, navigation, max_age, hub, self_url)
     etag, unchanged, full, body = made
