@@ -295,6 +295,11 @@ def test_feeds_conform_with_every_kind_of_metadata(data_dir):
     client = app.test_client()
     atom = client.get("/feeds/countries/france.atom").data.decode()
     assert "<name>Jane Doe</name>" in atom
+    # RSS names an author in dc:creator, declared on the root of every feed with such an entry
+    for path in ("/feeds/countries/france.rss", "/feeds/all.rss"):
+        parsed = feedparser.parse(client.get(path).data)
+        assert not parsed.bozo, (path, parsed.bozo_exception)
+        assert "Jane Doe" in [e.get("author") for e in parsed.entries], path
     assert 'href="https://example.org/le-havre?from=feeds&amp;lang=en"' in atom
     spain = json.loads(client.get("/feeds/countries/spain.json").data)
     nurses = next(i for i in spain["items"] if i["id"] == "tag:example.org,2023:nurses")
