@@ -148,18 +148,18 @@ def test_a_build_shared_with_a_worker_equals_one_made_alone(data_dir: Path, tmp_
     alone = tmp_path / "alone"
     first = json.loads(build(data_dir, alone, "--json", "--precompress", "--cache-dir", "off").output)
     _two_cores(monkeypatch)
-    forks: list[int] = []
-    real_fork = os.fork
+    from feeds import batch
+    from feeds import build as building
 
-    def fork() -> int:
-        pid = real_fork()
-        if pid:
-            forks.append(pid)
-        return pid
+    shares: list[int] = []
+    real_in_two = batch.in_two
 
-    monkeypatch.setattr(os, "fork", fork)
+    def in_two(mine, theirs):
+        shares.append(1)
+        return real_in_two(mine, theirs)
+
+    monkeypatch.setattr(batch, "in_two", in_two)
     if worker == "fails":
-        from feeds import build as building
 
         def broken(job, paths):  # the worker dies halfway, after writing some files
             building._Job.run(job, paths[: len(paths) // 2], None)
@@ -170,7 +170,7 @@ def test_a_build_shared_with_a_worker_equals_one_made_alone(data_dir: Path, tmp_
     result = build(data_dir, shared, "--json", "--precompress", "--cache-dir", cache)
     assert result.exit_code == 0, result.output
     summary = json.loads(result.output)
-    assert forks, "no worker was forked"
+    assert shares, "no worker was forked"
     assert tree(shared) == tree(alone)
     for count in ("files", "written", "rendered"):
         assert summary[count] == first[count], count
@@ -178,3 +178,82 @@ def test_a_build_shared_with_a_worker_equals_one_made_alone(data_dir: Path, tmp_
         build(data_dir, shared, "--json", "--precompress", "--cache-dir", str(tmp_path / "cache")).output
     )
     assert again["written"] == 0 and again["rendered"] < first["rendered"] // 2, "the worker's manifest was lost"
+
+
+def _writer(monkeypatch, used: bool) -> list[int]:
+    """Have documents written by a forked process (``used``) or in place; the writers' process ids."""
+    from feeds import batch
+    from feeds import build as building
+
+    monkeypatch.setattr(building, "WRITER_MIN", 1 if used else 10**9)
+    monkeypatch.setattr(batch.threading, "active_count", lambda: 1)
+    monkeypatch.setattr(batch.os, "sched_getaffinity", lambda _pid: {0, 1}, raising=False)
+    pids: list[int] = []
+    real = building._Writer.__init__
+
+    def init(self, *args) -> None:
+        real(self, *args)
+        pids.append(self._pid)
+
+    monkeypatch.setattr(building._Writer, "__init__", init)
+    return pids
+
+
+@pytest.mark.parametrize("precompress", [False, True])
+def test_files_written_by_a_writing_process_equal_files_written_in_place(
+    data_dir: Path, tmp_path: Path, monkeypatch, precompress
+):
+    from feeds.build import build as build_site
+
+    def run(out: Path):
+        return build_site(data_dir, out, BASE, precompress=precompress, cache_dir=tmp_path / "cache")
+
+    reports, trees, rerendered = {}, {}, {}
+    for used in (False, True):
+        with monkeypatch.context() as patch:
+            writers = _writer(patch, used)
+            out = tmp_path / f"out-{used}"
+            reports[used], trees[used] = run(out), tree(out)
+            assert bool(writers) == used
+            # what the writer counted and recorded came back: a rebuild links every file and renders
+            # only the documents whose inputs are not digested (index, pages of countries and topics)
+            again = run(out)
+            assert again.written == 0 and again.unchanged == again.files
+            rerendered[used] = again.rendered
+    assert trees[True] == trees[False]
+    assert reports[True].files == len(trees[True])
+    assert reports[True].changed_feeds and reports[True].changed_feeds == reports[False].changed_feeds
+    assert reports[True].as_dict() == reports[False].as_dict()
+    assert rerendered[True] == rerendered[False] < reports[True].rendered // 2
+
+
+@pytest.mark.parametrize("failure", ["no space", "killed"])
+def test_a_writing_process_that_fails_leaves_the_previous_output(data_dir: Path, tmp_path: Path, monkeypatch, failure):
+    import errno
+
+    from feeds import build as building
+
+    out = tmp_path / "out"
+    assert build(data_dir, out).exit_code == 0
+    before = tree(out)
+    listing = data_dir / "articles.txt"
+    listing.write_text(listing.read_text("utf-8").replace("Regime", "Government"), "utf-8")
+    writers = _writer(monkeypatch, True)
+    if failure == "no space":
+        real_place = building._Tree.place
+
+        def place(self, rel: str, data: bytes) -> None:
+            if self.report.files > 20:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), self.new_path(rel))
+            real_place(self, rel, data)
+
+        monkeypatch.setattr(building._Tree, "place", place)
+    else:
+        monkeypatch.setattr(building, "_serve", lambda *args: os._exit(9))
+    result = build(data_dir, out)
+    assert writers and result.exit_code == 1
+    expected = "No space left on device" if failure == "no space" else "ended unexpectedly"
+    assert "cannot write the output" in result.output and expected in result.output, result.output
+    assert "Traceback" not in result.output
+    assert tree(out) == before
+    assert sorted(os.listdir(tmp_path)) == ["data", "out"]
