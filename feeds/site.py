@@ -61,8 +61,21 @@ class Site:
     articles: tuple[Article, ...]  # newest first
     feeds: Mapping[str, Feed]
     articles_by_slug: Mapping[str, Article]
-    version: str
     diagnostics: tuple[Diagnostic, ...] = ()
+
+    @cached_property
+    def version(self) -> str:
+        """A digest of what is published: the site's facts, every article with its tags, every feed.
+        Made when first asked for (the service reports it); a build does not need it."""
+        digest = hashlib.sha256(repr(self.meta).encode())
+        # Fields joined by a control character, which the parser never lets into the data.
+        for a in self.articles:
+            fields = (a.id, a.slug, a.title, a.summary, a.published.isoformat(), a.updated.isoformat())
+            rest = (a.link or "", a.author or "", ",".join(a.countries), ",".join(a.topics))
+            digest.update(("\x1f".join(fields + rest) + "\x1e").encode("utf-8", "surrogatepass"))
+        for key in self.feeds:
+            digest.update(key.encode())
+        return digest.hexdigest()[:16]
 
     @property
     def updated(self) -> datetime:
@@ -134,19 +147,10 @@ def index(
     for slug, name, description in topics:
         about = description or f"{meta.description}, about {name.lower()}"
         feeds[f"topics/{slug}"] = tagged("topic", "topics", slug, name, about, by_topic.get(slug, ()))
-    digest = hashlib.sha256(repr(meta).encode())
-    # Fields joined by a control character, which the parser never lets into the data.
-    for a in ordered:
-        fields = (a.id, a.slug, a.title, a.summary, a.published.isoformat(), a.updated.isoformat())
-        rest = (a.link or "", a.author or "", ",".join(a.countries), ",".join(a.topics))
-        digest.update(("\x1f".join(fields + rest) + "\x1e").encode("utf-8", "surrogatepass"))
-    for key in feeds:
-        digest.update(key.encode())
     return Site(
         meta=meta,
         articles=ordered,
         feeds=MappingProxyType(feeds),
         articles_by_slug=MappingProxyType({a.slug: a for a in ordered}),
-        version=digest.hexdigest()[:16],
         diagnostics=diagnostics,
     )

@@ -190,3 +190,25 @@ def test_documents_with_equal_input_digests_have_equal_bytes(data_dir: Path):
         else:
             differ += 1
     assert same > 100 and differ > 10
+
+
+def test_the_site_version_changes_with_what_is_published_and_only_then(data_dir: Path):
+    from feeds.loader import load
+
+    def version() -> str:
+        return load(data_dir, persist=False).site.version
+
+    first = version()
+    assert len(first) == 16 and version() == first
+    listing = data_dir / "articles.txt"
+    text = listing.read_text("utf-8")
+    title = SEED_TITLES[0]
+    edits = {
+        "summary": text.replace(title + "\n\n", title + "\n\nA new first sentence. ", 1),
+        "tags": text.replace(title + "\n", title + "\n@countries: +Iceland\n", 1),
+    }
+    for what, edited in edits.items():
+        listing.write_text(edited, "utf-8")
+        assert version() != first, what
+    listing.write_text(text, "utf-8")
+    assert version() == first
