@@ -114,3 +114,27 @@ def test_check_json_gives_counts_and_the_time_of_each_step(data_dir: Path):
     assert (report["articles"], report["errors"]) == (12, 0)
     assert set(report["seconds"]) == {"tables", "parse", "ids", "tag", "index"}
     assert all(0 <= seconds < 30 for seconds in report["seconds"].values())
+
+
+def test_the_program_exits_with_the_command_status_and_all_of_its_output(data_dir: Path, tmp_path: Path):
+    """``feeds`` leaves without tearing down what it loaded; output and status must survive that."""
+    import subprocess
+    import sys
+
+    program = [sys.executable, "-m", "feeds.cli"]
+    out = tmp_path / "out"
+    built = subprocess.run(
+        [*program, "build", str(out), "--base-url", "https://x.example", "--data-dir", str(data_dir), "--json"],
+        capture_output=True,
+        text=True,
+    )
+    assert built.returncode == 0, built.stderr
+    summary = json.loads(built.stdout)  # complete: the buffer was flushed before leaving
+    assert summary["files"] == sum(1 for p in out.rglob("*") if p.is_file())
+    rows = subprocess.run([*program, "articles", "--json", "--data-dir", str(data_dir)], capture_output=True)
+    assert rows.returncode == 0 and len(json.loads(rows.stdout)) == 12
+    (data_dir / "more.txt").write_text("Broken\n@date: not a date\n\nText.\n", "utf-8")
+    checked = subprocess.run([*program, "check", "--data-dir", str(data_dir)], capture_output=True, text=True)
+    assert checked.returncode == 1 and "more.txt:2: error: cannot read the date" in checked.stdout + checked.stderr
+    usage = subprocess.run([*program, "build"], capture_output=True, text=True)
+    assert usage.returncode == 2 and "Missing argument" in usage.stderr
