@@ -31,8 +31,6 @@ from .model import Diagnostic
 from .site import Site
 
 PRECOMPRESSED = ("gzip", ".gz"), ("br", ".br")
-#: Below this many documents, a writing process costs more than it saves.
-WRITER_MIN = 64
 _TEXT_SUFFIXES = (".html", ".atom", ".rss", ".json", ".opml", ".css", ".js", ".xml")
 
 
@@ -92,21 +90,29 @@ def build(
     """Build the tree; ``formats`` limits feed formats, ``feeds_only`` skips pages and archives;
     ``cache_dir`` keeps, between builds, the compiled tagging tables (:mod:`feeds.cache`) and the
     input digests of the files written (:class:`_Manifest`)."""
+    # The writing process is forked now, while this process is small. Forked after the load, it
+    # would share the loaded site's pages, and each page that rendering touches (reference counts)
+    # would be copied: at 10,000 articles, the peak went from 50 to 65 MiB.
+    writer = _Writer.start()
     try:
-        loaded = load(data_dir, cache_dir=cache_dir, fork=True)
-    except DataError as exc:
-        raise BuildError("the data has errors; nothing was written", tuple(exc.diagnostics)) from exc
-    if loaded.errors:
-        raise BuildError("the data has errors; nothing was written", loaded.errors)
-    # The loaded site lives as long as the build: keep the cycle collector from walking it again
-    # each time rendering has made enough garbage.
-    site = loaded.site
-    del loaded  # the tagger and the parsed entries are not needed to write
-    gc.freeze()
-    try:
-        return _write(site, out, base_url, options, precompress, progress, formats, feeds_only, cache_dir)
+        try:
+            loaded = load(data_dir, cache_dir=cache_dir, fork=True)
+        except DataError as exc:
+            raise BuildError("the data has errors; nothing was written", tuple(exc.diagnostics)) from exc
+        if loaded.errors:
+            raise BuildError("the data has errors; nothing was written", loaded.errors)
+        # The loaded site lives as long as the build: keep the cycle collector from walking it again
+        # each time rendering has made enough garbage.
+        site = loaded.site
+        del loaded  # the tagger and the parsed entries are not needed to write
+        gc.freeze()
+        try:
+            return _write(site, out, base_url, options, precompress, progress, formats, feeds_only, cache_dir, writer)
+        finally:
+            gc.unfreeze()
     finally:
-        gc.unfreeze()
+        if writer is not None:
+            writer.abandon()  # nothing left to do once it has finished
 
 
 def _write(
@@ -119,6 +125,7 @@ def _write(
     formats: tuple[str, ...],
     feeds_only: bool,
     cache_dir: Path | None,
+    writer: _Writer | None,
 ) -> BuildReport:
     publisher = Publisher(site, base_url, options)
     report = BuildReport(articles=len(site.articles))
@@ -129,23 +136,25 @@ def _write(
     tree = _Tree(out, staging, report)
     manifest = _Manifest(cache_dir, out) if cache_dir is not None else None
     try:
+        sink = writer.begin(tree, manifest, precompress) if writer is not None else _Sink(tree, manifest, precompress)
         paths = [p for p in publisher.paths() if _wanted(p, formats, feeds_only)]
         job = _Job(publisher, tree, manifest, precompress)
         mine, theirs = _shares(paths, len(site.articles))
+        changed: list[str] = []
         if theirs:
             done = _Progress(progress, len(paths), len(paths) / len(mine))
-            changed, result = batch.in_two(lambda: job.run(mine, done), lambda: _worker(job, theirs))
+            _, result = batch.in_two(lambda: job.run(mine, done, sink), lambda: _worker(job, theirs))
             if isinstance(result, _Share):
                 result.merge_into(tree, manifest)
                 changed += result.changed
             else:  # the worker failed: its part is made here, over whatever it left
                 tree.forget(theirs)
-                changed += job.run(theirs, None)
-            order = {path: n for n, path in enumerate(paths)}
-            changed.sort(key=order.__getitem__)
+                job.run(theirs, None, sink)
         else:
-            changed = job.run(paths, _Progress(progress, len(paths), 1))
-        report.changed_feeds = changed
+            job.run(paths, _Progress(progress, len(paths), 1), sink)
+        sink.finish()
+        order = {path: n for n, path in enumerate(paths)}
+        report.changed_feeds = sorted(changed + sink.changed, key=order.__getitem__)
         if not feeds_only:
             tree.place("404.html", publisher.not_found("There is no page here."))
         report.removed = tree.removed()
@@ -208,29 +217,22 @@ class _Job:
     manifest: _Manifest | None
     precompress: bool
 
-    def run(self, paths: list[str], progress: _Progress | None) -> list[str]:
-        """Make ``paths``; the URL paths of the subscription feeds whose files changed."""
-        tree, manifest, precompress = self.tree, self.manifest, self.precompress
-        sink = _sink(tree, manifest, precompress, len(paths))
-        try:
-            for number, url_path in enumerate(paths, start=1):
-                if progress is not None:
-                    progress(number)
-                found = self.publisher.resolve(url_path)
-                if found is None or isinstance(found, Redirect):
-                    continue
-                rel = output_path(url_path)
-                digest = found.inputs().hex() if manifest is not None and found.inputs is not None else None
-                if digest is not None and manifest.reuse(rel, digest, tree, precompress):
-                    sink.link(rel)  # the same inputs as the file of the last build: linked, not rendered
-                    continue
-                tree.report.rendered += 1
-                sink.write(rel, found.render(), url_path if found.kind == "feed" else None, digest)
-            sink.finish()
-        except BaseException:
-            sink.abandon()
-            raise
-        return sink.changed
+    def run(self, paths: list[str], progress: _Progress | None, sink: _Sink) -> None:
+        """Make ``paths``, handing each file to ``sink``."""
+        manifest, precompress = self.manifest, self.precompress
+        for number, url_path in enumerate(paths, start=1):
+            if progress is not None:
+                progress(number)
+            found = self.publisher.resolve(url_path)
+            if found is None or isinstance(found, Redirect):
+                continue
+            rel = output_path(url_path)
+            digest = found.inputs().hex() if manifest is not None and found.inputs is not None else None
+            if digest is not None and manifest.reuse(rel, digest, self.tree, precompress):
+                sink.link(rel)  # the same inputs as the file of the last build: linked, not rendered
+                continue
+            self.tree.report.rendered += 1
+            sink.write(rel, found.render(), url_path if found.kind == "feed" else None, digest)
 
 
 @dataclass
@@ -251,13 +253,15 @@ class _Share:
 
 
 def _worker(job: _Job, paths: list[str]) -> _Share:
-    """Run in the forked worker: ``paths`` into the same staging tree, counted apart."""
+    """Run in the forked worker: ``paths`` into the same staging tree, counted apart, and written
+    here (this process and the one that forked it keep both cores busy)."""
     job.tree, job.manifest = _apart(job.tree, job.manifest)
-    changed = job.run(paths, None)
-    return _share(job.tree, job.manifest, changed)
+    sink = _Sink(job.tree, job.manifest, job.precompress)
+    job.run(paths, None, sink)
+    return _share(job.tree, job.manifest, sink.changed)
 
 
-def _apart(tree: _Tree, manifest: _Manifest | None) -> tuple[_Tree, _Manifest | None]:
+def _apart(tree: _Tree, manifest: _Recorded | None) -> tuple[_Tree, _Recorded | None]:
     """In a forked process: the same staging tree and manifest, with nothing counted or recorded yet."""
     tree = _Tree(Path(tree.old), Path(tree.new), BuildReport())
     if manifest is not None:
@@ -265,12 +269,23 @@ def _apart(tree: _Tree, manifest: _Manifest | None) -> tuple[_Tree, _Manifest | 
     return tree, manifest
 
 
-def _share(tree: _Tree, manifest: _Manifest | None, changed: list[str]) -> _Share:
+def _share(tree: _Tree, manifest: _Recorded | None, changed: list[str]) -> _Share:
     counts = {name: getattr(tree.report, name) for name in ("written", "unchanged", "files", "rendered")}
     return _Share(counts, sorted(tree.files()), manifest.files if manifest else {}, changed)
 
 
-class _Manifest:
+class _Recorded:
+    """Manifest entries of the files written: each one's input digest, size and mtime."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, list] = {}
+
+    def record(self, rel: str, digest: str, tree: _Tree) -> None:
+        info = os.stat(tree.new_path(rel))
+        self.files[rel] = [digest, info.st_size, info.st_mtime_ns]
+
+
+class _Manifest(_Recorded):
     """What the last build into ``out`` wrote: for each file with a known input digest (feeds,
     archives, article pages), the digest and the file's size and mtime. A document whose digest
     is the same, over a file that is still as written, is linked without being rendered, so an
@@ -279,10 +294,10 @@ class _Manifest:
     """
 
     def __init__(self, cache_dir: Path, out: Path) -> None:
+        super().__init__()
         self.path = cache_dir / "builds" / (hashlib.sha256(str(out).encode()).hexdigest()[:24] + ".json")
         self.out = out
         self.code = _code_digest()
-        self.files: dict[str, list] = {}
         self.previous: dict[str, list] = {}
         with contextlib.suppress(OSError, ValueError, TypeError, AttributeError):
             saved = json.loads(self.path.read_bytes())
@@ -305,10 +320,6 @@ class _Manifest:
             return False
         self.files[rel] = entry  # the caller links the file
         return True
-
-    def record(self, rel: str, digest: str, tree: _Tree) -> None:
-        info = os.stat(tree.new_path(rel))
-        self.files[rel] = [digest, info.st_size, info.st_mtime_ns]
 
     def save(self) -> None:
         """Written after the swap, atomically; a manifest that cannot be written only costs renders."""
@@ -342,7 +353,7 @@ def _code_digest() -> str:
 class _Sink:
     """Places, compresses and links the files of the documents rendered, in order."""
 
-    def __init__(self, tree: _Tree, manifest: _Manifest | None, precompress: bool) -> None:
+    def __init__(self, tree: _Tree, manifest: _Recorded | None, precompress: bool) -> None:
         self.tree, self.manifest, self.precompress = tree, manifest, precompress
         self.changed: list[str] = []  # URL paths of the feeds whose files changed, in order
 
@@ -375,14 +386,6 @@ class _Sink:
         return self.precompress and rel.endswith(_TEXT_SUFFIXES)
 
 
-def _sink(tree: _Tree, manifest: _Manifest | None, precompress: bool, documents: int) -> _Sink:
-    """A writing process where one can be forked and pays, else writing here."""
-    if batch.can_fork(documents, WRITER_MIN):
-        with contextlib.suppress(OSError):
-            return _Writer(tree, manifest, precompress)
-    return _Sink(tree, manifest, precompress)
-
-
 class _Writer(_Sink):
     """A :class:`_Sink` in a forked process, fed through a pipe.
 
@@ -391,12 +394,20 @@ class _Writer(_Sink):
     that on the second core while this one renders, and does not wait for this one's interpreter
     lock after each system call, as a thread does (at 10,000 articles, a build with a writing
     thread took a seventh longer). The pipe holds the renderer back when the writer falls behind,
-    which bounds the memory of the documents in between. The writer sends back what it counted
-    and recorded, or the error that stopped it.
+    which bounds the memory of the documents in between. The writer is forked before the data is
+    loaded, and learns where to write when the build :meth:`begin` s; it sends back what it
+    counted and recorded, or the error that stopped it.
     """
 
-    def __init__(self, tree: _Tree, manifest: _Manifest | None, precompress: bool) -> None:
-        super().__init__(tree, manifest, precompress)
+    @classmethod
+    def start(cls) -> _Writer | None:
+        """A writing process, where one can be forked (:func:`feeds.batch.can_fork`)."""
+        if batch.can_fork(1, 1):
+            with contextlib.suppress(OSError):
+                return cls()
+        return None
+
+    def __init__(self) -> None:
         commands, sending = os.pipe()
         self._results: int | None
         self._results, results = os.pipe()
@@ -411,7 +422,7 @@ class _Writer(_Sink):
             try:
                 os.close(sending)
                 os.close(self._results)
-                message = _serve(commands, tree, manifest, precompress)
+                message = _serve(commands)
                 with os.fdopen(results, "wb") as pipe:
                     pickle.dump(message, pipe, protocol=pickle.HIGHEST_PROTOCOL)
                 status = 0
@@ -420,6 +431,12 @@ class _Writer(_Sink):
         os.close(commands)
         os.close(results)
         self._pipe = os.fdopen(sending, "wb", buffering=1 << 16)
+
+    def begin(self, tree: _Tree, manifest: _Recorded | None, precompress: bool) -> _Writer:
+        """Write into ``tree``, recording into ``manifest``; the files counted come back to ``tree``."""
+        _Sink.__init__(self, tree, manifest, precompress)
+        self._send(("begin", tree.old, tree.new, manifest is not None, precompress))
+        return self
 
     def write(self, rel: str, body: bytes, feed: str | None, digest: str | None) -> None:
         self._send(("write", rel, body, feed, digest))
@@ -466,12 +483,17 @@ class _Writer(_Sink):
             os.close(self._results)
 
 
-def _serve(commands: int, tree: _Tree, manifest: _Manifest | None, precompress: bool) -> tuple[str, object]:
+def _serve(commands: int) -> tuple[str, object]:
     """Run in the writing process: the commands of the pipe, until it closes."""
     try:
-        tree, manifest = _apart(tree, manifest)
-        sink = _Sink(tree, manifest, precompress)
         with os.fdopen(commands, "rb", buffering=1 << 16) as pipe:
+            try:
+                _, old, new, recorded, precompress = pickle.load(pipe)
+            except EOFError:  # the build stopped before writing anything
+                return "done", None
+            tree = _Tree(Path(old), Path(new), BuildReport())
+            manifest = _Recorded() if recorded else None
+            sink = _Sink(tree, manifest, precompress)
             while True:
                 try:
                     command = pickle.load(pipe)

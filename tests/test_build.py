@@ -65,16 +65,26 @@ def test_changed_and_removed_files(data_dir: Path, tmp_path: Path):
     assert b"Regime Relents Again" in (out / "feeds/all.atom").read_bytes()
 
 
-def test_bad_data_leaves_the_previous_output_untouched(data_dir: Path, tmp_path: Path):
+@pytest.mark.parametrize("writer", [False, True])
+def test_bad_data_leaves_the_previous_output_untouched(data_dir: Path, tmp_path: Path, monkeypatch, writer):
     out = tmp_path / "out"
     build(data_dir, out)
     before = tree(out)
     (data_dir / "zz.txt").write_text("Broken\n@when: yesterday\n\nText.\n", "utf-8")
+    writers = _writer(monkeypatch, writer)
     result = build(data_dir, out)
-    assert result.exit_code != 0
+    assert result.exit_code != 0 and bool(writers) == writer
     assert f"{data_dir / 'zz.txt'}:2: error: unknown metadata key @when" in result.output
     assert tree(out) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "out"]  # no staging left behind
+    _waited_for(writers)
+
+
+def _waited_for(pids: list[int]) -> None:
+    """Each of these forked processes has ended and been waited for (none is left running)."""
+    for pid in pids:
+        with pytest.raises(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
 
 
 def test_precompress_writes_gz_and_br(data_dir: Path, tmp_path: Path):
@@ -181,18 +191,19 @@ def test_a_build_shared_with_a_worker_equals_one_made_alone(data_dir: Path, tmp_
 
 
 def _writer(monkeypatch, used: bool) -> list[int]:
-    """Have documents written by a forked process (``used``) or in place; the writers' process ids."""
+    """Have files written by a forked process (``used``) or by the building one; the writers' ids."""
     from feeds import batch
     from feeds import build as building
 
-    monkeypatch.setattr(building, "WRITER_MIN", 1 if used else 10**9)
     monkeypatch.setattr(batch.threading, "active_count", lambda: 1)
     monkeypatch.setattr(batch.os, "sched_getaffinity", lambda _pid: {0, 1}, raising=False)
+    if not used:
+        monkeypatch.setattr(building._Writer, "start", classmethod(lambda cls: None))
     pids: list[int] = []
     real = building._Writer.__init__
 
-    def init(self, *args) -> None:
-        real(self, *args)
+    def init(self) -> None:
+        real(self)
         pids.append(self._pid)
 
     monkeypatch.setattr(building._Writer, "__init__", init)
@@ -215,6 +226,7 @@ def test_files_written_by_a_writing_process_equal_files_written_in_place(
             out = tmp_path / f"out-{used}"
             reports[used], trees[used] = run(out), tree(out)
             assert bool(writers) == used
+            _waited_for(writers)
             # what the writer counted and recorded came back: a rebuild links every file and renders
             # only the documents whose inputs are not digested (index, pages of countries and topics)
             again = run(out)
@@ -257,3 +269,4 @@ def test_a_writing_process_that_fails_leaves_the_previous_output(data_dir: Path,
     assert "Traceback" not in result.output
     assert tree(out) == before
     assert sorted(os.listdir(tmp_path)) == ["data", "out"]
+    _waited_for(writers)
