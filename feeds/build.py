@@ -163,6 +163,8 @@ def _write(
         if manifest is not None:
             manifest.save()
     except BaseException as exc:
+        if writer is not None:
+            writer.abandon()  # stopped before its files are removed, or it could write after
         shutil.rmtree(staging, ignore_errors=True)
         if isinstance(exc, OSError):
             raise BuildError(

@@ -270,3 +270,49 @@ def test_a_writing_process_that_fails_leaves_the_previous_output(data_dir: Path,
     assert tree(out) == before
     assert sorted(os.listdir(tmp_path)) == ["data", "out"]
     _waited_for(writers)
+
+
+def test_an_interrupted_build_stops_its_writer_before_removing_what_it_wrote(
+    data_dir: Path, tmp_path: Path, monkeypatch
+):
+    import time
+
+    from feeds import build as building
+
+    out = tmp_path / "out"
+    assert build(data_dir, out).exit_code == 0
+    before = tree(out)
+    writers = _writer(monkeypatch, True)
+    real_place = building._Tree.place
+
+    def slow_place(self, rel: str, data: bytes) -> None:  # the writer (a fork of this process) lags
+        time.sleep(0.01)
+        real_place(self, rel, data)
+
+    monkeypatch.setattr(building._Tree, "place", slow_place)
+    real_run = building._Job.run
+
+    def interrupted(self, paths, progress, sink) -> None:
+        real_run(self, paths[:60], progress, sink)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(building._Job, "run", interrupted)
+    alive_at_removal: list[int] = []
+    real_rmtree = building.shutil.rmtree
+
+    def rmtree(path, *args, **kwargs) -> None:
+        for pid in writers:
+            try:
+                os.kill(pid, 0)  # no error: the writer still runs (or is not yet waited for)
+                alive_at_removal.append(pid)
+            except ProcessLookupError:
+                pass
+        real_rmtree(path, *args, **kwargs)
+
+    monkeypatch.setattr(building.shutil, "rmtree", rmtree)
+    with pytest.raises(KeyboardInterrupt):
+        building.build(data_dir, out, BASE)
+    assert writers and not alive_at_removal, "the staging tree was removed while the writer could still write"
+    _waited_for(writers)
+    assert sorted(os.listdir(tmp_path)) == ["data", "out"]
+    assert tree(out) == before
