@@ -379,10 +379,10 @@ class _Sink:
             self.tree.link_siblings(rel)
 
     def finish(self) -> None:
-        pass
+        """Every file is in place (here, as soon as it is handed over)."""
 
     def abandon(self) -> None:
-        pass
+        """Stop writing: the caller removes what was written."""
 
     def _compressed(self, rel: str) -> bool:
         return self.precompress and rel.endswith(_TEXT_SUFFIXES)
@@ -397,8 +397,8 @@ class _Writer(_Sink):
     lock after each system call, as a thread does (at 10,000 articles, a build with a writing
     thread took a seventh longer). The pipe holds the renderer back when the writer falls behind,
     which bounds the memory of the documents in between. The writer is forked before the data is
-    loaded, and learns where to write when the build :meth:`begin` s; it sends back what it
-    counted and recorded, or the error that stopped it.
+    loaded and learns where to write from :meth:`begin`; it sends back what it counted and
+    recorded, or the error that stopped it.
     """
 
     @classmethod
