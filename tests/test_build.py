@@ -53,16 +53,25 @@ def test_two_builds_are_identical_and_unchanged_files_keep_their_mtime(data_dir:
     assert (out / "feeds/all.atom").stat().st_mtime == past
 
 
-def test_changed_and_removed_files(data_dir: Path, tmp_path: Path):
+@pytest.mark.parametrize("exchange", [True, False], ids=["renameat2", "two renames"])
+def test_changed_and_removed_files(data_dir: Path, tmp_path: Path, monkeypatch, exchange):
+    from feeds import build as building
+
+    if not exchange:  # a kernel or file system without RENAME_EXCHANGE: the fallback
+        monkeypatch.setattr(building, "_RENAME_EXCHANGE", 1 << 30)
     out = tmp_path / "out"
     build(data_dir, out)
     stale = out / "old.html"
     stale.write_text("left over", "utf-8")
+    (out / "gone" / "deeper").mkdir(parents=True)
+    (out / "gone" / "deeper" / "index.html").write_text("left over too", "utf-8")
     listing = data_dir / "articles.txt"
     listing.write_text(listing.read_text("utf-8").replace("Regime Relents", "Regime Relents Again"), "utf-8")
     summary = json.loads(build(data_dir, out, "--json").output)
-    assert summary["written"] > 0 and summary["removed"] == 1 and not stale.exists()
+    assert summary["written"] > 0 and summary["removed"] == 2 and not stale.exists()
+    assert not (out / "gone").exists()
     assert b"Regime Relents Again" in (out / "feeds/all.atom").read_bytes()
+    assert sorted(os.listdir(tmp_path)) == ["data", "out"]  # the previous tree is gone
 
 
 @pytest.mark.parametrize("writer", [False, True])
