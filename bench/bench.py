@@ -345,17 +345,21 @@ def serving(target: Path, wrk_bin: str | None, nginx: str | None, seconds: int) 
     url = f"http://127.0.0.1:{port}"
     proc = _serve(FEEDS + ["serve", "--port", str(port)], env, url + "/healthz")
     try:
-        runs = [("overall feed", "/feeds/all.atom", gz), ("country feed", "/feeds/countries/france.atom", gz)]
-        for _, path, _ in runs:
+        overall, country = ("overall feed", "/feeds/all.atom", gz), ("country feed", "/feeds/countries/france.atom", gz)
+        for _, path, _ in (overall, country):
             wait_http(url + path)
         tag = etag_of(url + "/feeds/all.atom", gz)
-        runs.append(("304 conditional request", "/feeds/all.atom", {**gz, "If-None-Match": tag}))
-        # The three in turn, REPEAT times, medians kept: the 304/200 ratio compares runs made
-        # seconds apart, not minutes apart while the machine's speed drifts.
+        conditional = ("304 conditional request", "/feeds/all.atom", {**gz, "If-None-Match": tag})
+        # The three in turn, REPEAT times, medians kept; the 304 run right after the 200 run of
+        # the same feed, and their ratio taken in each round: the pair is seconds apart, while
+        # the machine's speed drifts by more than the difference over minutes.
+        runs = [overall, conditional, country]
         measured: dict[str, list[tuple[float, float, float, int]]] = {name: [] for name, _, _ in runs}
         for _ in range(REPEAT):
             for name, path, headers in runs:
                 measured[name].append(wrk(wrk_bin, url + path, headers, seconds))
+        pairs = zip(measured[conditional[0]], measured[overall[0]], strict=True)
+        results["304/200"] = statistics.median(c[0] / o[0] for c, o in pairs)
         for name, values in measured.items():
             rps, p50, p99 = (statistics.median(v[i] for v in values) for i in range(3))
             bad = sum(v[3] for v in values)
@@ -412,7 +416,7 @@ def serving(target: Path, wrk_bin: str | None, nginx: str | None, seconds: int) 
                 _stop(proc)
     say("service / nginx gzip on the fly", f"{service / results['nginx gzip on the fly']:.2f}x", "target >= 1.5x")
     say("service / nginx gzip_static", f"{service / results['nginx gzip_static']:.2f}x", "target >= 0.12x")
-    say("service 304 / service 200", f"{results['service 304'] / service:.2f}x", "target >= 1x")
+    say("service 304 / service 200", f"{results['304/200']:.2f}x", f"target >= 1x, median of {REPEAT} adjacent pairs")
 
 
 def main() -> None:
