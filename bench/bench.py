@@ -363,7 +363,7 @@ def serving(target: Path, wrk_bin: str | None, nginx: str | None, seconds: int) 
         for name, values in measured.items():
             rps, p50, p99 = (statistics.median(v[i] for v in values) for i in range(3))
             bad = sum(v[3] for v in values)
-            results["service 304" if name.startswith("304") else f"service {name}"] = rps
+            results[f"service {name}"] = rps
             say(
                 f"service (granian): {name}" + ("" if name.startswith("304") else ", gzip"),
                 f"{rps:,.0f} req/s",
