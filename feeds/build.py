@@ -13,12 +13,17 @@ import ctypes
 import ctypes.util
 import gc
 import hashlib
+import io
 import json
+import mmap
 import os
 import pickle
+import select
 import shutil
 import signal
+import struct
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,8 +31,11 @@ from pathlib import Path
 from . import batch
 from .compress import compress
 from .documents import Publisher, PublishOptions, Redirect
+from .entrycache import EntryCache
 from .loader import DataError, load
 from .model import Diagnostic
+from .render import xmlfeeds
+from .render.xmlfeeds import EntryKey, Parts
 from .site import Site
 
 PRECOMPRESSED = ("gzip", ".gz"), ("br", ".br")
@@ -50,6 +58,7 @@ class BuildReport:
     files: int = 0
     articles: int = 0
     rendered: int = 0  # documents rendered; the others had the inputs of the last build's file
+    entries_made: int = 0  # Atom and RSS entries made; the others were kept from the last build
     changed_feeds: list[str] = field(default_factory=list)  # URL paths of subscription feeds rewritten
     warnings: list[str] = field(default_factory=list)
 
@@ -60,6 +69,7 @@ class BuildReport:
             "unchanged": self.unchanged,
             "removed": self.removed,
             "rendered": self.rendered,
+            "entries_made": self.entries_made,
             "articles": self.articles,
             "warnings": self.warnings,
         }
@@ -135,10 +145,18 @@ def _write(
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.build-", dir=out.parent))
     tree = _Tree(out, staging, report)
     manifest = _Manifest(cache_dir, out) if cache_dir is not None else None
+    entries = EntryCache(
+        manifest.path.with_suffix(".entries") if manifest is not None else None,
+        manifest.code if manifest is not None else "",
+        publisher.article_digest,
+    )
     try:
-        sink = writer.begin(tree, manifest, precompress) if writer is not None else _Sink(tree, manifest, precompress)
+        if writer is not None:
+            sink = writer.begin(tree, manifest, precompress, entries)
+        else:
+            sink = _Sink(tree, manifest, precompress, entries)
         paths = [p for p in publisher.paths() if _wanted(p, formats, feeds_only)]
-        job = _Job(publisher, tree, manifest, precompress)
+        job = _Job(publisher, tree, manifest, precompress, entries)
         mine, theirs = _shares(paths, len(site.articles))
         changed: list[str] = []
         if theirs:
@@ -147,6 +165,8 @@ def _write(
             if isinstance(result, _Share):
                 result.merge_into(tree, manifest)
                 changed += result.changed
+                for digest, data in result.entries.items():
+                    entries.add(digest, data)
             else:  # the worker failed: its part is made here, over whatever it left
                 tree.forget(theirs)
                 job.run(theirs, None, sink)
@@ -160,6 +180,7 @@ def _write(
         os.chmod(staging, 0o755)
         previous = _swap(staging, out)
     except BaseException as exc:
+        entries.close()
         if writer is not None:
             writer.abandon()  # stopped before its files are removed, or it could write after
         shutil.rmtree(staging, ignore_errors=True)
@@ -171,6 +192,9 @@ def _write(
     report.removed = _clear(previous, tree.files()) if previous is not None else 0
     if manifest is not None:
         manifest.save()
+    report.entries_made = entries.made
+    entries.save()
+    entries.close()
     return report
 
 
@@ -218,6 +242,7 @@ class _Job:
     tree: _Tree
     manifest: _Manifest | None
     precompress: bool
+    entries: EntryCache
 
     def run(self, paths: list[str], progress: _Progress | None, sink: _Sink) -> None:
         """Make ``paths``, handing each file to ``sink``."""
@@ -234,7 +259,11 @@ class _Job:
                 sink.link(rel)  # the same inputs as the file of the last build: linked, not rendered
                 continue
             self.tree.report.rendered += 1
-            sink.write(rel, found.render(), url_path if found.kind == "feed" else None, digest)
+            feed = url_path if found.kind == "feed" else None
+            if found.parts is not None:
+                sink.assemble(rel, found.parts(), feed, digest)
+            else:
+                sink.write(rel, found.render(), feed, digest)
 
 
 @dataclass
@@ -245,6 +274,7 @@ class _Share:
     files: list[str]
     manifest: dict[str, list]
     changed: list[str]
+    entries: dict = field(default_factory=dict)  # the entries made there, by digest (or by number)
 
     def merge_into(self, tree: _Tree, manifest: _Manifest | None) -> None:
         for name, count in self.counts.items():
@@ -258,9 +288,9 @@ def _worker(job: _Job, paths: list[str]) -> _Share:
     """Run in the forked worker: ``paths`` into the same staging tree, counted apart, and written
     here (this process and the one that forked it keep both cores busy)."""
     job.tree, job.manifest = _apart(job.tree, job.manifest)
-    sink = _Sink(job.tree, job.manifest, job.precompress)
+    sink = _Sink(job.tree, job.manifest, job.precompress, job.entries)
     job.run(paths, None, sink)
-    return _share(job.tree, job.manifest, sink.changed)
+    return _share(job.tree, job.manifest, sink.changed, job.entries.made_here())
 
 
 def _apart(tree: _Tree, manifest: _Recorded | None) -> tuple[_Tree, _Recorded | None]:
@@ -271,9 +301,9 @@ def _apart(tree: _Tree, manifest: _Recorded | None) -> tuple[_Tree, _Recorded | 
     return tree, manifest
 
 
-def _share(tree: _Tree, manifest: _Recorded | None, changed: list[str]) -> _Share:
+def _share(tree: _Tree, manifest: _Recorded | None, changed: list[str], entries: dict | None = None) -> _Share:
     counts = {name: getattr(tree.report, name) for name in ("written", "unchanged", "files", "rendered")}
-    return _Share(counts, sorted(tree.files()), manifest.files if manifest else {}, changed)
+    return _Share(counts, sorted(tree.files()), manifest.files if manifest else {}, changed, entries or {})
 
 
 class _Recorded:
@@ -355,8 +385,10 @@ def _code_digest() -> str:
 class _Sink:
     """Places, compresses and links the files of the documents rendered, in order."""
 
-    def __init__(self, tree: _Tree, manifest: _Recorded | None, precompress: bool) -> None:
-        self.tree, self.manifest, self.precompress = tree, manifest, precompress
+    def __init__(
+        self, tree: _Tree, manifest: _Recorded | None, precompress: bool, entries: EntryCache | None = None
+    ) -> None:
+        self.tree, self.manifest, self.precompress, self.entries = tree, manifest, precompress, entries
         self.changed: list[str] = []  # URL paths of the feeds whose files changed, in order
 
     def write(self, rel: str, body: bytes, feed: str | None, digest: str | None) -> None:
@@ -371,6 +403,10 @@ class _Sink:
             self.changed.append(feed)
         if digest is not None and self.manifest is not None:
             self.manifest.record(rel, digest, tree)
+
+    def assemble(self, rel: str, parts: Parts, feed: str | None, digest: str | None) -> None:
+        """:meth:`write` for a document in :class:`~feeds.render.xmlfeeds.Parts`, its entries from ``entries``."""
+        self.write(rel, parts.join(self.entries.get if self.entries is not None else xmlfeeds.entry), feed, digest)
 
     def link(self, rel: str) -> None:
         """The previous build's file (and compressed files), known to be current."""
@@ -399,6 +435,15 @@ class _Writer(_Sink):
     which bounds the memory of the documents in between. The writer is forked before the data is
     loaded and learns where to write from :meth:`begin`; it sends back what it counted and
     recorded, or the error that stopped it.
+
+    Where creating files is fast, the writer waits for work much of the time, and it is given the
+    entries of RSS feeds to make: the renderer sends such a feed as its head, its closing tags and
+    the numbers of its entries, each entry the first time it is sent as its bytes when they are
+    made already (here, or kept by the last build), else as what it is made of
+    (:func:`~feeds.render.xmlfeeds.portable`). It does so only when the writer has waited since
+    the last RSS feed, so the two share the work whatever the disk; the bytes are the same, made
+    by the same functions, and the entries made there come back with the results, to be kept
+    (:mod:`feeds.entrycache`).
     """
 
     @classmethod
@@ -410,6 +455,9 @@ class _Writer(_Sink):
         return None
 
     def __init__(self) -> None:
+        # How long the writer has waited for commands (ns), where both processes see it.
+        self._waited = mmap.mmap(-1, _COUNTER.size)
+        self._seen = 0  # how long it had waited when last looked at
         commands, sending = os.pipe()
         self._results: int | None
         self._results, results = os.pipe()
@@ -424,7 +472,7 @@ class _Writer(_Sink):
             try:
                 os.close(sending)
                 os.close(self._results)
-                message = _serve(commands)
+                message = _serve(commands, self._waited)
                 with os.fdopen(results, "wb") as pipe:
                     pickle.dump(message, pipe, protocol=pickle.HIGHEST_PROTOCOL)
                 status = 0
@@ -434,11 +482,40 @@ class _Writer(_Sink):
         os.close(results)
         self._pipe = os.fdopen(sending, "wb", buffering=1 << 16)
 
-    def begin(self, tree: _Tree, manifest: _Recorded | None, precompress: bool) -> _Writer:
+    def begin(self, tree: _Tree, manifest: _Recorded | None, precompress: bool, entries: EntryCache) -> _Writer:
         """Write into ``tree``, recording into ``manifest``; the files counted come back to ``tree``."""
-        _Sink.__init__(self, tree, manifest, precompress)
+        _Sink.__init__(self, tree, manifest, precompress, entries)
+        self._sent: dict[tuple[str, EntryKey], int] = {}  # the entries the writer has, by number
+        self._theirs: dict[int, tuple[str, EntryKey]] = {}  # those it makes, by number
         self._send(("begin", tree.old, tree.new, manifest is not None, precompress))
         return self
+
+    def assemble(self, rel: str, parts: Parts, feed: str | None, digest: str | None) -> None:
+        fmt, entries, sent = parts.fmt, self.entries, self._sent
+        unknown = [key for key in parts.entries if not entries.known(fmt, key)]  # to be made
+        if not unknown or (any((fmt, key) not in sent for key in unknown) and not self._handed(fmt)):
+            self.write(rel, parts.join(entries.get), feed, digest)  # made (or read) here
+            return
+        new, refs = [], []
+        for key in parts.entries:
+            number = sent.get((fmt, key))
+            if number is None:
+                number = sent[(fmt, key)] = len(sent)
+                if entries.known(fmt, key):
+                    new.append(entries.get(fmt, key))
+                else:
+                    new.append(xmlfeeds.portable(key))
+                    self._theirs[number] = (fmt, key)
+            refs.append(number)
+        self._send(("assemble", rel, parts.fmt, parts.head, parts.closing, refs, new, feed, digest))
+
+    def _handed(self, fmt: str) -> bool:
+        """Whether entries of ``fmt`` are to be made by the writer: RSS ones (the cheaper: the writer
+        also writes), while it waits for work or has waited since this was last asked."""
+        if fmt != "rss":
+            return False
+        waited, self._seen = self._seen, _COUNTER.unpack_from(self._waited)[0]
+        return self._seen != waited or self._seen % 2 == 1
 
     def write(self, rel: str, body: bytes, feed: str | None, digest: str | None) -> None:
         self._send(("write", rel, body, feed, digest))
@@ -471,6 +548,8 @@ class _Writer(_Sink):
             raise value
         value.merge_into(self.tree, self.manifest)
         self.changed = value.changed
+        for number, data in value.entries.items():
+            self.entries.add(self.entries.digest(*self._theirs[number]), data)
 
     def abandon(self) -> None:
         if self._pid is None:
@@ -485,10 +564,40 @@ class _Writer(_Sink):
             os.close(self._results)
 
 
-def _serve(commands: int) -> tuple[str, object]:
+_COUNTER = struct.Struct("q")  # nanoseconds waited; odd while waiting
+
+
+class _Pipe(io.RawIOBase):
+    """The reading end of the command pipe, counting in ``waited`` the time spent waiting on it."""
+
+    def __init__(self, fd: int, waited: mmap.mmap) -> None:
+        self.fd, self.waited, self.total = fd, waited, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return self.fd
+
+    def readinto(self, buffer) -> int:
+        if not select.select([self.fd], [], [], 0)[0]:
+            _COUNTER.pack_into(self.waited, 0, self.total + 1)  # odd: waiting now
+            started = time.perf_counter_ns()
+            select.select([self.fd], [], [])
+            self.total += (time.perf_counter_ns() - started + 1) // 2 * 2  # even: waited that long
+            _COUNTER.pack_into(self.waited, 0, self.total)
+        return os.readv(self.fd, [buffer])
+
+    def close(self) -> None:
+        if not self.closed:
+            os.close(self.fd)
+        super().close()
+
+
+def _serve(commands: int, waited: mmap.mmap) -> tuple[str, object]:
     """Run in the writing process: the commands of the pipe, until it closes."""
     try:
-        with os.fdopen(commands, "rb", buffering=1 << 16) as pipe:
+        with io.BufferedReader(_Pipe(commands, waited), 1 << 16) as pipe:
             try:
                 _, old, new, recorded, precompress = pickle.load(pipe)
             except EOFError:  # the build stopped before writing anything
@@ -496,6 +605,9 @@ def _serve(commands: int) -> tuple[str, object]:
             tree = _Tree(Path(old), Path(new), BuildReport())
             manifest = _Recorded() if recorded else None
             sink = _Sink(tree, manifest, precompress)
+            made: list[bytes] = []  # the entries, by number: each is in several feeds
+            theirs: dict[int, bytes] = {}  # those made here, sent back
+
             while True:
                 try:
                     command = pickle.load(pipe)
@@ -503,9 +615,17 @@ def _serve(commands: int) -> tuple[str, object]:
                     break
                 if command[0] == "write":
                     sink.write(*command[1:])
+                elif command[0] == "assemble":
+                    _, rel, fmt, head, closing, refs, new, feed, digest = command
+                    for values in new:
+                        if not isinstance(values, bytes):  # made here
+                            values = theirs[len(made)] = xmlfeeds.entry(fmt, xmlfeeds.restored(values), cached=False)
+                        made.append(values)
+                    body = b"".join((head, *(made[number] for number in refs), closing))
+                    sink.write(rel, body, feed, digest)
                 else:
                     sink.link(command[1])
-        return "done", _share(tree, manifest, sink.changed)
+        return "done", _share(tree, manifest, sink.changed, theirs)
     except OSError as exc:
         return "failed", exc
     except Exception as exc:  # noqa: BLE001 - sent back, raised in the building process

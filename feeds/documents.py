@@ -17,13 +17,14 @@ from urllib.parse import quote_plus
 from .model import Article
 from .render import FEED_TYPES, FeedPage, Urls
 from .render.jsonfeed import jsonfeed
-from .render.xmlfeeds import atom, rss
+from .render.xmlfeeds import Parts, atom, atom_parts, rss, rss_parts
 from .site import Feed, Site
 from .slug import fold
 
 HTML = "text/html; charset=utf-8"
 _ARTICLE_FIELDS = tuple(f.name for f in fields(Article) if f.name != "location")
 RENDERERS = {"atom": atom, "rss": rss, "json": jsonfeed}
+PARTS = {"atom": atom_parts, "rss": rss_parts}
 MAX_LIMIT = 500
 STATIC = {
     "/static/style.css": "text/css; charset=utf-8",
@@ -50,6 +51,8 @@ class Document:
     #: Makes a digest of everything the bytes depend on, when that is known: two documents with the
     #: same digest have the same bytes, so one rendered for an earlier version of the data serves.
     inputs: Callable[[], bytes] | None = None
+    #: A subscription feed in Atom or RSS also comes in pieces (:class:`Parts`) that join into its bytes.
+    parts: Callable[[], Parts] | None = None
 
 
 @dataclass(frozen=True)
@@ -182,6 +185,7 @@ class Publisher:
             lambda: RENDERERS[fmt](page, self.names),
             "feed",
             self._inputs(page),
+            (lambda: PARTS[fmt](page, self.names)) if fmt in PARTS else None,
         )
 
     def feed_page(self, feed: Feed, fmt: str) -> FeedPage:
@@ -266,12 +270,13 @@ class Publisher:
                 self._names_digest = hashlib.sha256(repr(sorted(self.names.items())).encode()).digest()
             rest = [getattr(page, f.name) for f in fields(page) if f.name not in ("feed", "entries")]
             # An article's place in the listing is not written: inserting one above moves it, not its entry.
-            entries = b"".join(map(self._article_digest, page.entries))
+            entries = b"".join(map(self.article_digest, page.entries))
             return _digest(page.fmt, _header(page.feed), rest, entries, self._names_digest)
 
         return digest
 
-    def _article_digest(self, article: Article) -> bytes:
+    def article_digest(self, article: Article) -> bytes:
+        """A digest of the article's fields (its place in the listing aside)."""
         digest = self._article_digests.get(article.id)
         if digest is None:
             digest = self._article_digests[article.id] = _digest(*(getattr(article, n) for n in _ARTICLE_FIELDS))

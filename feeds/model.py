@@ -89,3 +89,8 @@ class Article:
     author: str | None = None
     countries: tuple[str, ...] = ()
     topics: tuple[str, ...] = ()
+
+    def __hash__(self) -> int:
+        # Articles key the caches of rendered entries: their id alone is much cheaper to hash than
+        # every field, and equal articles have equal ids.
+        return hash(self.id)

@@ -13,6 +13,8 @@ from click.testing import CliRunner
 from feeds.cli import main
 from feeds.web import create_app
 
+from .test_conformance import METADATA
+
 BASE = "https://news.example.org"
 
 
@@ -141,6 +143,50 @@ def test_a_rebuild_renders_only_what_changed_and_matches_a_clean_build(data_dir:
     assert tree(out) == tree(clean)
 
 
+def test_a_build_into_an_empty_directory_reads_the_entries_the_last_one_made(data_dir: Path, tmp_path: Path):
+    out, cache = tmp_path / "out", str(tmp_path / "cache")
+
+    def fresh_build() -> dict:
+        if out.exists():  # as a CI job finds it: the output gone, the cache directory restored
+            out.rename(tmp_path / f"gone-{len(list(tmp_path.iterdir()))}")
+        result = build(data_dir, out, "--json", "--cache-dir", cache)
+        assert result.exit_code == 0, result.output
+        return json.loads(result.output)
+
+    first = fresh_build()
+    with_items = [n for n, body in tree(out).items() if n.startswith("feeds/") and b"<entry>" in body]
+    assert first["entries_made"] >= 12 * 2 and with_items
+    assert fresh_build()["entries_made"] == 0
+    # one summary edited: its Atom entry and its RSS item are made again, and nothing else
+    listing = data_dir / "articles.txt"
+    old = "repression no longer works to cow the masses."
+    listing.write_text(listing.read_text("utf-8").replace(old, old + " Miners join.", 1), "utf-8")
+    assert fresh_build()["entries_made"] == 2
+    clean = tmp_path / "clean"
+    assert build(data_dir, clean, "--cache-dir", "off").exit_code == 0
+    assert tree(out) == tree(clean)
+    # a damaged cache file only costs the time to make the entries again
+    for kept in (tmp_path / "cache" / "builds").glob("*.entries"):
+        kept.write_bytes(kept.read_bytes()[:-40])
+    assert fresh_build()["entries_made"] == first["entries_made"]
+    assert tree(out) == tree(clean)
+    # entries link to the base URL: another one makes them again
+    out.rename(tmp_path / "gone-last")
+    moved = json.loads(build(data_dir, out, "--json", "--cache-dir", cache, "--base-url", BASE + "/news").output)
+    assert moved["entries_made"] == first["entries_made"]
+
+
+def test_kept_entries_made_by_other_code_are_not_used(data_dir: Path, tmp_path: Path, monkeypatch):
+    from feeds import build as building
+
+    out, cache = tmp_path / "out", str(tmp_path / "cache")
+    first = json.loads(build(data_dir, out, "--json", "--cache-dir", cache).output)
+    out.rename(tmp_path / "gone")
+    monkeypatch.setattr(building, "_code_digest", lambda: "another version")
+    again = json.loads(build(data_dir, out, "--json", "--cache-dir", cache).output)
+    assert again["entries_made"] == first["entries_made"] > 0
+
+
 def test_a_file_changed_by_hand_is_written_again(data_dir: Path, tmp_path: Path):
     out = tmp_path / "out"
     assert build(data_dir, out).exit_code == 0
@@ -181,7 +227,7 @@ def test_a_build_shared_with_a_worker_equals_one_made_alone(data_dir: Path, tmp_
     if worker == "fails":
 
         def broken(job, paths):  # the worker dies halfway, after writing some files
-            building._Job.run(job, paths[: len(paths) // 2], None)
+            building._Job.run(job, paths[: len(paths) // 2], None, building._Sink(job.tree, None, job.precompress))
             raise RuntimeError("worker lost")
 
         monkeypatch.setattr(building, "_worker", broken)
@@ -246,6 +292,55 @@ def test_files_written_by_a_writing_process_equal_files_written_in_place(
     assert reports[True].changed_feeds and reports[True].changed_feeds == reports[False].changed_feeds
     assert reports[True].as_dict() == reports[False].as_dict()
     assert rerendered[True] == rerendered[False] < reports[True].rendered // 2
+
+
+@pytest.mark.parametrize("handed", ["every RSS feed", "as the writer waits"])
+def test_rss_feeds_put_together_by_the_writer_equal_feeds_rendered_here(
+    data_dir: Path, tmp_path: Path, monkeypatch, handed
+):
+    from feeds import build as building
+    from feeds.build import build as build_site
+
+    listing = data_dir / "articles.txt"
+    listing.write_text(METADATA + listing.read_text("utf-8"), "utf-8")  # every field an entry shows
+    trees, reports = {}, {}
+    assembled: list[str] = []  # what the writer put together
+    real_send = building._Writer._send
+
+    def send(self, command):
+        if command[0] == "assemble":
+            assembled.append(command[1])
+        real_send(self, command)
+
+    for used in (False, True):
+        with monkeypatch.context() as patch:
+            writers = _writer(patch, used)
+            patch.setattr(building._Writer, "_send", send)
+            if handed == "every RSS feed":
+                patch.setattr(building._Writer, "_handed", lambda self, fmt: fmt == "rss")
+            out = tmp_path / f"out-{used}"
+            reports[used] = build_site(data_dir, out, BASE, cache_dir=tmp_path / f"cache-{used}")
+            trees[used] = tree(out)
+            # the entries the writer made came back and were kept: the next build makes none
+            out.rename(tmp_path / f"gone-{used}")
+            assert build_site(data_dir, out, BASE, cache_dir=tmp_path / f"cache-{used}").entries_made == 0
+            assert tree(out) == trees[used]
+            _waited_for(writers)
+        if used and handed == "every RSS feed":
+            with_items = [
+                name
+                for name, body in trees[used].items()
+                if name.endswith(".rss") and not name.startswith("feeds/archive/") and b"<item>" in body
+            ]
+            assert sorted(assembled) == sorted(with_items) and len(with_items) > 10
+        assert all(rel.endswith(".rss") for rel in assembled)
+    assert trees[True] == trees[False]
+    assert reports[True].as_dict() == reports[False].as_dict()
+    assert reports[True].changed_feeds == reports[False].changed_feeds
+    france = feedparser.parse(trees[True]["feeds/countries/france.rss"])
+    havre = next(e for e in france.entries if "Le Havre" in e.title)
+    assert havre.author == "Jane Doe" and havre.link == "https://example.org/le-havre?from=feeds&lang=en"
+    assert havre.published == "Fri, 17 Mar 2023 08:30:00 +0000"
 
 
 @pytest.mark.parametrize("failure", ["no space", "killed"])

@@ -307,6 +307,23 @@ def test_feeds_conform_with_every_kind_of_metadata(data_dir):
     assert nurses["date_published"] == "2023-03-16T18:00:00Z"
 
 
+def test_atom_and_rss_documents_are_exactly_what_lxml_writes_for_their_tree(data_dir):
+    """Entries are serialised once and put into each feed (``feeds/render/xmlfeeds.py``): the
+    document must still be byte for byte the pretty-printed serialisation of its own tree."""
+    app = app_with(data_dir, METADATA)
+    client = app.test_client()
+    parser = etree.XMLParser(remove_blank_text=True)
+    checked = 0
+    for stem in feed_stems(app):
+        for fmt in ("atom", "rss"):
+            body = client.get(f"{stem}.{fmt}").data
+            tree = etree.fromstring(body, parser).getroottree()
+            again = etree.tostring(tree, pretty_print=True, xml_declaration=True, encoding="UTF-8")
+            assert body == again, f"{stem}.{fmt}"
+            checked += 1
+    assert checked > 20
+
+
 def test_a_link_with_accents_reaches_rss_as_a_url(data_dir):
     listing = "France: Strike at the Port\n@link: https://example.org/grève/le-havre\n\nDockers struck.\n\n"
     app = app_with(data_dir, listing)

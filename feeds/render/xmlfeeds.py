@@ -8,19 +8,22 @@ fixed, and rendering holds a lock.
 An article is in several feeds (all, its countries, its topics) and their archives, and its
 entry is the same in each. feedgen makes each entry's elements once per format, they are
 serialised once, and a feed document is feedgen's feed elements with those bytes put in
-before its closing tags: the same bytes as feedgen writing the whole tree.
+before its closing tags: the same bytes as feedgen writing the whole tree. :class:`Parts`
+is a document in those pieces, so that another process can put it together (``feeds build``).
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import lru_cache
 
 from feedgen.entry import FeedEntry
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
-from ..model import Article
+from ..model import Article, Location
 from . import FEED_TYPES, FeedPage
 
 _LOCK = threading.Lock()
@@ -30,6 +33,53 @@ _ATOM_NS = "http://www.w3.org/2005/Atom"
 _DC_NS = "http://purl.org/dc/elements/1.1/"
 _SY_NS = "http://purl.org/rss/1.0/modules/syndication/"
 _XHTML_NS = "http://www.w3.org/1999/xhtml"
+_CLOSING = {"atom": b"</feed>\n", "rss": b"  </channel>\n</rss>\n"}
+
+#: What an entry is made of: the article, the URL it links to, and its categories as
+#: (term, label, scheme).
+EntryKey = tuple[Article, str, tuple[tuple[str, str, str], ...]]
+
+
+@dataclass(frozen=True)
+class Parts:
+    """A feed document in pieces: feedgen's document up to where the entries go, what each entry
+    is made of, and the closing tags."""
+
+    fmt: str
+    head: bytes
+    entries: tuple[EntryKey, ...]
+    closing: bytes
+
+    def join(self, made: Callable[[str, EntryKey], bytes] | None = None) -> bytes:
+        """The document's bytes, each entry from ``made`` (by default, :func:`entry`)."""
+        made = made or entry
+        return b"".join((self.head, *(made(self.fmt, key) for key in self.entries), self.closing))
+
+
+def entry(fmt: str, key: EntryKey, *, cached: bool = True) -> bytes:
+    """One entry of an ``fmt`` document, serialised as it is inside the document; remembered for
+    the next document unless not ``cached`` (a caller that keeps entries itself)."""
+    serialised = _SERIALISED[fmt]
+    with _LOCK:
+        return serialised(*key) if cached else serialised.__wrapped__(*key)
+
+
+def portable(key: EntryKey) -> tuple:
+    """``key`` as plain values that pickle fast, for another process to rebuild with :func:`restored`:
+    all of the article but its place in the listing, which no entry shows."""
+    a, link, categories = key
+    fields = (a.id, a.slug, a.title, a.summary, a.published, a.updated, a.link, a.author, a.countries, a.topics)
+    return fields, link, categories
+
+
+def restored(values: tuple) -> EntryKey:
+    """The key that :func:`portable` made ``values`` of; its entries are the same bytes."""
+    (id_, slug, title, summary, published, updated, link, author, countries, topics), target, categories = values
+    article = Article(id_, slug, title, summary, published, updated, _ELSEWHERE, link, author, countries, topics)
+    return article, target, categories
+
+
+_ELSEWHERE = Location("")
 
 
 def _generator(page: FeedPage) -> FeedGenerator:
@@ -52,17 +102,16 @@ def _generator(page: FeedPage) -> FeedGenerator:
     return fg
 
 
-def _entries(page: FeedPage, names: dict[str, dict[str, str]]) -> list[bytes]:
-    """The page's entries, each serialised as it is inside the document."""
+def _entries(page: FeedPage, names: dict[str, dict[str, str]]) -> tuple[EntryKey, ...]:
+    """What each of the page's entries is made of."""
     countries, topics = page.urls("/countries/"), page.urls("/topics/")
-    serialised = _SERIALISED[page.fmt]
     out = []
     for article in page.entries:
         categories = tuple((*names["countries"][code], countries) for code in article.countries) + tuple(
             (*names["topics"][topic], topics) for topic in article.topics
         )
-        out.append(serialised(article, page.urls.link(article), categories))
-    return out
+        out.append((article, page.urls.link(article), categories))
+    return tuple(out)
 
 
 @lru_cache(maxsize=256)
@@ -125,8 +174,8 @@ def _cut(outer: etree._Element, depth: int) -> bytes:
     return text[start:end]
 
 
-def _serialise(root: etree._Element, page: FeedPage, entries: list[bytes], closing: bytes) -> bytes:
-    """The document: ``root`` written by lxml, ``entries`` put in before its ``closing`` tags."""
+def _parts(root: etree._Element, page: FeedPage, names: dict[str, dict[str, str]]) -> Parts:
+    """The document: ``root`` written by lxml, the page's entries to go in before its closing tags."""
     # The entries are not in the tree: the namespace of an RSS dc:creator is kept by name.
     keep = ["dc"] if page.fmt == "rss" and any(article.author for article in page.entries) else None
     etree.cleanup_namespaces(root, top_nsmap={"sy": _SY_NS, "fh": _HISTORY_NS, "dc": _DC_NS}, keep_ns_prefixes=keep)
@@ -134,9 +183,10 @@ def _serialise(root: etree._Element, page: FeedPage, entries: list[bytes], closi
         # feedgen has no API for processing instructions; they go before the root element.
         root.addprevious(etree.PI("xml-stylesheet", f'type="text/css" href="{page.stylesheet}"'))
     head = etree.tostring(root.getroottree(), pretty_print=True, xml_declaration=True, encoding="UTF-8")
+    closing = _CLOSING[page.fmt]
     if not head.endswith(closing):
         raise ValueError(f"feedgen's {page.fmt} document does not end in {closing!r}")
-    return b"".join((head[: -len(closing)], *entries, closing))
+    return Parts(page.fmt, head[: -len(closing)], _entries(page, names), closing)
 
 
 def _links(parent: etree._Element, page: FeedPage, tag: str) -> None:
@@ -187,28 +237,34 @@ def _banner(parent: etree._Element, page: FeedPage) -> None:
 
 
 def atom(page: FeedPage, names: dict[str, dict[str, str]]) -> bytes:
+    return atom_parts(page, names).join()
+
+
+def rss(page: FeedPage, names: dict[str, dict[str, str]]) -> bytes:
+    return rss_parts(page, names).join()
+
+
+def atom_parts(page: FeedPage, names: dict[str, dict[str, str]]) -> Parts:
     with _LOCK:
         root, _ = _generator(page)._create_atom()
-        entries = _entries(page, names)
     # feedgen declares the Atom namespace as a plain ``xmlns`` attribute, so in memory its elements
     # have no namespace; what is added here is named the same way and lands in the Atom namespace
     # when the document is read.
     _links(root, page, "link")
     _banner(root, page)
-    return _serialise(root, page, entries, b"</feed>\n")
+    return _parts(root, page, names)
 
 
-def rss(page: FeedPage, names: dict[str, dict[str, str]]) -> bytes:
+def rss_parts(page: FeedPage, names: dict[str, dict[str, str]]) -> Parts:
     with _LOCK:
         root, _ = _generator(page)._create_rss()
-        entries = _entries(page, names)
     channel = root.find("channel")
     _links(channel, page, f"{{{_ATOM_NS}}}link")
     period, frequency = _update_period(page.ttl_minutes)
     etree.SubElement(channel, f"{{{_SY_NS}}}updatePeriod").text = period
     etree.SubElement(channel, f"{{{_SY_NS}}}updateFrequency").text = str(frequency)
     _banner(channel, page)
-    return _serialise(root, page, entries, b"  </channel>\n</rss>\n")
+    return _parts(root, page, names)
 
 
 def _update_period(minutes: int) -> tuple[str, int]:

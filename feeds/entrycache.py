@@ -1,0 +1,125 @@
+"""The entries of Atom and RSS feeds, kept between builds in the cache directory.
+
+Most of the time of writing feeds goes into their entries, and an article's entry stays the same
+from one build to the next unless the article, its link, its countries or topics, or the code that
+renders it change. ``feeds build`` therefore keeps the entries it wrote in one file, found by the
+digest of those inputs, and the next build reads each one it needs instead of making it again: a
+rebuild after new articles arrive makes only theirs.
+
+The file holds the entries one after the other, then their index (pickled, with the digest of
+the rendering code: an upgrade makes every entry again), then where the index starts. There is one
+for each output directory, like the build manifest; it is replaced atomically, only when the
+entries of a build differ from those it holds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import pickle
+import struct
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from .model import Article
+from .render import xmlfeeds
+from .render.xmlfeeds import EntryKey
+
+_TAIL = struct.Struct("<Q")  # where the index starts
+
+
+class EntryCache:
+    """Entries by what they are made of: read from the last build's file, else made here."""
+
+    def __init__(self, path: Path | None, code: str, article_digest: Callable[[Article], bytes]) -> None:
+        self.path, self.code = path, code
+        self._article_digest = article_digest
+        self._index: dict[bytes, tuple[int, int]] = {}
+        self._fd: int | None = None
+        self._entries: dict[tuple[str, EntryKey], bytes] = {}  # this build's, by format and key
+        self._digests: dict[tuple[str, EntryKey], bytes] = {}
+        self._used: dict[bytes, bytes] = {}  # this build's, by digest
+        self.made = 0  # entries made (not read)
+        if path is not None:
+            with contextlib.suppress(OSError, ValueError, EOFError, pickle.UnpicklingError, struct.error):
+                self._open(path)
+
+    def _open(self, path: Path) -> None:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            size = os.fstat(fd).st_size
+            (start,) = _TAIL.unpack(os.pread(fd, _TAIL.size, size - _TAIL.size))
+            saved = pickle.loads(os.pread(fd, size - _TAIL.size - start, start))
+            if not isinstance(saved, dict) or saved.get("code") != self.code:
+                raise ValueError("made by other code")
+            index = saved["entries"]
+        except BaseException:
+            os.close(fd)
+            raise
+        self._fd, self._index = fd, index
+
+    def digest(self, fmt: str, key: EntryKey) -> bytes:
+        """What the entry's bytes depend on (the rendering code aside: the file is named after it)."""
+        found = self._digests.get((fmt, key))
+        if found is None:
+            article, link, categories = key
+            inputs = repr((fmt, link, categories)).encode("utf-8", "surrogatepass")
+            found = self._digests[(fmt, key)] = hashlib.sha256(self._article_digest(article) + inputs).digest()[:16]
+        return found
+
+    def known(self, fmt: str, key: EntryKey) -> bool:
+        """Whether the entry is made already, here or by the last build."""
+        return (fmt, key) in self._entries or self.digest(fmt, key) in self._index
+
+    def get(self, fmt: str, key: EntryKey) -> bytes:
+        """The entry, read or made once per build."""
+        data = self._entries.get((fmt, key))
+        if data is None:
+            digest = self.digest(fmt, key)
+            where = self._index.get(digest)
+            if where is not None:
+                data = os.pread(self._fd, where[1], where[0])
+            if data is None or len(data) != where[1]:
+                data = xmlfeeds.entry(fmt, key)  # also remembered there, for archive pages
+                self.made += 1
+            self._entries[(fmt, key)] = self._used[digest] = data
+        return data
+
+    def add(self, digest: bytes, data: bytes) -> None:
+        """An entry made by another process (the writer, a worker), by its :meth:`digest`."""
+        if digest not in self._used:
+            self.made += 1
+            self._used[digest] = data
+
+    def made_here(self) -> dict[bytes, bytes]:
+        """The entries made in this process, by digest (a worker sends them back)."""
+        return {digest: data for digest, data in self._used.items() if digest not in self._index}
+
+    def save(self) -> None:
+        """Keep this build's entries for the next one, unless they are the last file's; a file that
+        cannot be written only costs the next build the time to make them."""
+        if self.path is None or (not self.made and self._used.keys() == self._index.keys()):
+            return
+        with contextlib.suppress(OSError):
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            fd, temporary = tempfile.mkstemp(prefix=".entries-", dir=self.path.parent)
+            try:
+                index, offset = {}, 0
+                with os.fdopen(fd, "wb") as handle:
+                    for digest, data in self._used.items():
+                        handle.write(data)
+                        index[digest] = (offset, len(data))
+                        offset += len(data)
+                    handle.write(pickle.dumps({"code": self.code, "entries": index}, pickle.HIGHEST_PROTOCOL))
+                    handle.write(_TAIL.pack(offset))
+                os.replace(temporary, self.path)
+            except OSError:
+                with contextlib.suppress(OSError):
+                    os.unlink(temporary)
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
