@@ -150,7 +150,9 @@ def _made(
         out.append(("Referrer-Policy", "strict-origin-when-cross-origin"))
     if hub and doc.kind == "feed":
         out.append(("Link", f'<{hub}>; rel="hub", <{self_url}>; rel="self"'))
+    # A 304 carries no representation metadata but what guides caches (RFC 9110 15.4.5).
+    unchanged = list(out)
     if coding != "identity":
         out.append(("Content-Encoding", coding))
     full = [*out, ("Content-Type", media_type), ("Content-Length", str(len(body)))]
-    return etag, out, full, body
+    return etag, unchanged, full, body

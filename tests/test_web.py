@@ -101,6 +101,10 @@ def test_conditional_get_and_compression(client):
     gz = client.get("/feeds/all.atom", headers={"Accept-Encoding": "gzip"})
     assert gz.headers["Content-Encoding"] == "gzip" and "Accept-Encoding" in gz.headers["Vary"]
     assert gzip.decompress(gz.data) == first.data and gz.headers["ETag"] != etag
+    # a 304 keeps what guides caches and leaves out what describes a body (RFC 9110 15.4.5)
+    gz_again = client.get("/feeds/all.atom", headers={"Accept-Encoding": "gzip", "If-None-Match": gz.headers["ETag"]})
+    assert gz_again.status_code == 304 and "Content-Encoding" not in gz_again.headers
+    assert gz_again.headers["Vary"] == gz.headers["Vary"] and gz_again.headers["Cache-Control"] == "public, max-age=300"
     br = client.get("/feeds/all.atom", headers={"Accept-Encoding": "gzip;q=0.5, br"})
     assert br.headers["Content-Encoding"] == "br" and brotli.decompress(br.data) == first.data
     none = client.get("/feeds/all.atom", headers={"Accept-Encoding": "gzip;q=0, br;q=0"})
