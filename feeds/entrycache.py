@@ -6,8 +6,9 @@ renders it change. ``feeds build`` therefore keeps the entries it wrote in one f
 digest of those inputs, and the next build reads each one it needs instead of making it again: a
 rebuild after new articles arrive makes only theirs.
 
-The file holds the entries one after the other, then their index (pickled, with the digest of
-the rendering code: an upgrade makes every entry again), then where the index starts. There is one
+The file holds the entries one after the other, then their index (fixed-size records: digest,
+offset, length), then the digest of the rendering code (an upgrade makes every entry again) and
+where the index starts. It holds only bytes and numbers: nothing in it is unpickled. There is one
 for each output directory, like the build manifest; it is replaced atomically, only when the
 entries of a build differ from those it holds.
 """
@@ -17,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import pickle
 import struct
 import tempfile
 from collections.abc import Callable
@@ -27,7 +27,8 @@ from .model import Article
 from .render import xmlfeeds
 from .render.xmlfeeds import EntryKey
 
-_TAIL = struct.Struct("<Q")  # where the index starts
+_RECORD = struct.Struct("<16sQI")  # an entry's digest, offset and length
+_TAIL = struct.Struct("<32sQ")  # the rendering code's digest, where the index starts
 
 
 class EntryCache:
@@ -43,25 +44,32 @@ class EntryCache:
         self._used: dict[bytes, bytes] = {}  # this build's, by digest
         self.made = 0  # entries made (not read)
         if path is not None:
-            with contextlib.suppress(OSError, ValueError, EOFError, pickle.UnpicklingError, struct.error):
+            with contextlib.suppress(OSError, ValueError, struct.error):
                 self._open(path)
 
     def _open(self, path: Path) -> None:
         fd = os.open(path, os.O_RDONLY)
         try:
             size = os.fstat(fd).st_size
-            (start,) = _TAIL.unpack(os.pread(fd, _TAIL.size, size - _TAIL.size))
-            saved = pickle.loads(os.pread(fd, size - _TAIL.size - start, start))
-            if not isinstance(saved, dict) or saved.get("code") != self.code:
-                raise ValueError("made by other code")
-            index = saved["entries"]
+            code, start = _TAIL.unpack(os.pread(fd, _TAIL.size, size - _TAIL.size))
+            if code != self._code_digest() or start > size - _TAIL.size:
+                raise ValueError("made by other code, or damaged")
+            records = os.pread(fd, size - _TAIL.size - start, start)
+            if len(records) % _RECORD.size:
+                raise ValueError("damaged")
+            index = {digest: (offset, length) for digest, offset, length in _RECORD.iter_unpack(records)}
+            if any(offset + length > start for offset, length in index.values()):
+                raise ValueError("damaged")
         except BaseException:
             os.close(fd)
             raise
         self._fd, self._index = fd, index
 
+    def _code_digest(self) -> bytes:
+        return hashlib.sha256(self.code.encode()).digest()
+
     def digest(self, fmt: str, key: EntryKey) -> bytes:
-        """What the entry's bytes depend on (the rendering code aside: the file is named after it)."""
+        """What the entry's bytes depend on (the rendering code aside: the file records its digest)."""
         found = self._digests.get((fmt, key))
         if found is None:
             article, link, categories = key
@@ -106,14 +114,14 @@ class EntryCache:
             self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             fd, temporary = tempfile.mkstemp(prefix=".entries-", dir=self.path.parent)
             try:
-                index, offset = {}, 0
+                records, offset = [], 0
                 with os.fdopen(fd, "wb") as handle:
                     for digest, data in self._used.items():
                         handle.write(data)
-                        index[digest] = (offset, len(data))
+                        records.append(_RECORD.pack(digest, offset, len(data)))
                         offset += len(data)
-                    handle.write(pickle.dumps({"code": self.code, "entries": index}, pickle.HIGHEST_PROTOCOL))
-                    handle.write(_TAIL.pack(offset))
+                    handle.write(b"".join(records))
+                    handle.write(_TAIL.pack(self._code_digest(), offset))
                 os.replace(temporary, self.path)
             except OSError:
                 with contextlib.suppress(OSError):
