@@ -1,5 +1,5 @@
 """WSGI entry point: ``gunicorn wsgi:app``."""
 
-from feeds.web import create_app
+from feeds.serve.app import create_app
 
 app = create_app()

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import click
 
-from .config import Settings, cache_dir_of
-from .loader import SHIPPED_DATA, DataError, Loaded, load
+from feeds.config import Settings, cache_dir_of
+from feeds.pipeline.load import SHIPPED_DATA, DataError, Loaded, load
 
 data_dir_option = click.option(
     "--data-dir",
@@ -132,8 +132,8 @@ def build(
     as_json: bool,
 ) -> None:
     """Write every feed and page to OUT for static hosting."""
-    from .build import BuildError
-    from .build import build as run_build
+    from feeds.build.tree import BuildError
+    from feeds.build.tree import build as run_build
 
     settings = Settings(
         data_dir=data_dir, base_url=base_url, entry_limit=entry_limit, max_age=max_age, websub_hub=websub_hub
@@ -177,7 +177,7 @@ def build(
         if bar is not None:
             bar.__exit__(None, None, None)
     if websub_hub and report.changed_feeds:
-        from .websub import publish
+        from feeds.serve.websub import publish
 
         if not publish(websub_hub, [base_url.rstrip("/") + path for path in report.changed_feeds], attempts=3):
             click.echo(f"warning: the WebSub hub {websub_hub} was not notified of every change", err=True)
@@ -202,7 +202,7 @@ def build(
 @click.option("--dev", is_flag=True, help="Use Flask's development server (reloader and debugger off).")
 def serve(data_dir: Path, cache_dir: Path | None, host: str, port: int, base_url: str | None, dev: bool) -> None:
     """Serve the feeds over HTTP."""
-    from .web import create_app
+    from feeds.serve.app import create_app
 
     if not data_dir.is_dir():
         raise click.ClickException(f"{data_dir}: no such data directory")
@@ -212,7 +212,7 @@ def serve(data_dir: Path, cache_dir: Path | None, host: str, port: int, base_url
     if dev:
         create_app(config).run(host=host, port=port, debug=False, use_reloader=False)
         return
-    from .server import run
+    from feeds.serve.server import run
 
     run(config, host=host, port=port)
 
@@ -223,7 +223,7 @@ def serve(data_dir: Path, cache_dir: Path | None, host: str, port: int, base_url
 @click.argument("query")
 def explain(data_dir: Path, cache_dir: Path | None, query: str) -> None:
     """Show why an article got each country and topic (QUERY: id, slug or title)."""
-    from .explain import explain_article
+    from feeds.tagging.explain import explain_article
 
     loaded = _load(data_dir, cache_dir)
     text = explain_article(loaded, query)
@@ -237,9 +237,9 @@ def explain(data_dir: Path, cache_dir: Path | None, query: str) -> None:
 @click.argument("labelled", type=click.Path(dir_okay=False, exists=True, path_type=Path), required=False)
 def evaluate(data_dir: Path, labelled: Path | None) -> None:
     """Print precision, recall and F1 of the tagger on a labelled set, with every miss."""
-    from .evaluate import evaluate as run
-    from .evaluate import format_report
-    from .loader import load_tagger
+    from feeds.tagging.evaluate import evaluate as run
+    from feeds.tagging.evaluate import format_report
+    from feeds.pipeline.load import load_tagger
 
     labelled = labelled or Path(__file__).resolve().parent.parent / "tests" / "tagging" / "labelled.toml"
     click.echo(format_report(run(load_tagger(data_dir), labelled)))
@@ -249,8 +249,8 @@ def evaluate(data_dir: Path, labelled: Path | None) -> None:
 @data_dir_option
 def nginx_map(data_dir: Path) -> None:
     """Print the nginx map from ISO code to country slug (deploy/country-redirects.conf)."""
-    from .loader import load_tagger
-    from .tag import TaggingDataError
+    from feeds.pipeline.load import load_tagger
+    from feeds.tagging.tag import TaggingDataError
 
     if not data_dir.is_dir():
         raise click.ClickException(f"{data_dir}: no such data directory")

@@ -7,9 +7,9 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from .cache import default_dir
-from .documents import PublishOptions
-from .loader import SHIPPED_DATA
+from feeds.pipeline.load import SHIPPED_DATA
+from feeds.render.documents import PublishOptions
+from feeds.tagging.cache import default_dir
 
 #: Values of FEEDS_CACHE_DIR (and --cache-dir) that turn the cache of compiled tagging tables off.
 NO_CACHE = ("off", "none", "0")

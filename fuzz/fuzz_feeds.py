@@ -18,12 +18,12 @@ import atheris
 with atheris.instrument_imports():
     from lxml import etree
 
-    from feeds.documents import Publisher
-    from feeds.identity import Ledger, assign
-    from feeds.loader import SHIPPED_DATA, load_tagger
+    from feeds.render.documents import Publisher
+    from feeds.pipeline.ledger import Ledger, assign
+    from feeds.pipeline.load import SHIPPED_DATA, load_tagger
     from feeds.model import Article
-    from feeds.parse import decode, parse_text
-    from feeds.site import SiteMeta, index
+    from feeds.pipeline.parse import decode, parse_text
+    from feeds.pipeline.index import SiteMeta, index
 
 TAGGER = load_tagger(SHIPPED_DATA)
 NOW = datetime(2026, 1, 1, tzinfo=UTC)

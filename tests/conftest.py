@@ -54,7 +54,7 @@ def data_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def app(data_dir: Path):
-    from feeds.web import create_app
+    from feeds.serve.app import create_app
 
     return create_app({"DATA_DIR": str(data_dir), "TESTING": True, "RELOAD_INTERVAL": 0})
 

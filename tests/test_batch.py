@@ -1,4 +1,4 @@
-"""Tagging a large listing on two cores (feeds.batch): the same tags as one core, whatever happens."""
+"""Tagging a large listing on two cores (feeds.tagging.batch): the same tags as one core, whatever happens."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import threading
 
 import pytest
 
-from feeds import batch
-from feeds.loader import load_tagger
-from feeds.parse import parse_text
+from feeds.pipeline.load import load_tagger
+from feeds.pipeline.parse import parse_text
+from feeds.tagging import batch
 
 from .conftest import SHIPPED
 

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from feeds.cli import main
-from feeds.web import create_app
+from feeds.serve.app import create_app
 
 from .test_conformance import METADATA
 
@@ -57,7 +57,7 @@ def test_two_builds_are_identical_and_unchanged_files_keep_their_mtime(data_dir:
 
 @pytest.mark.parametrize("exchange", [True, False], ids=["renameat2", "two renames"])
 def test_changed_and_removed_files(data_dir: Path, tmp_path: Path, monkeypatch, exchange):
-    from feeds import build as building
+    from feeds.build import tree as building
 
     if not exchange:  # a kernel or file system without RENAME_EXCHANGE: the fallback
         monkeypatch.setattr(building, "_RENAME_EXCHANGE", 1 << 30)
@@ -177,7 +177,7 @@ def test_a_build_into_an_empty_directory_reads_the_entries_the_last_one_made(dat
 
 
 def test_kept_entries_made_by_other_code_are_not_used(data_dir: Path, tmp_path: Path, monkeypatch):
-    from feeds import build as building
+    from feeds.build import tree as building
 
     out, cache = tmp_path / "out", str(tmp_path / "cache")
     first = json.loads(build(data_dir, out, "--json", "--cache-dir", cache).output)
@@ -199,8 +199,8 @@ def test_a_file_changed_by_hand_is_written_again(data_dir: Path, tmp_path: Path)
 
 def _two_cores(monkeypatch) -> None:
     """Let the shipped data (fewer articles than a worker needs) be built with a forked worker."""
-    from feeds import batch
-    from feeds import build as building
+    from feeds.build import tree as building
+    from feeds.tagging import batch
 
     monkeypatch.setattr(batch, "PARALLEL_MIN", 1)
     monkeypatch.setattr(building, "SHARE_MIN", 1)
@@ -213,8 +213,8 @@ def test_a_build_shared_with_a_worker_equals_one_made_alone(data_dir: Path, tmp_
     alone = tmp_path / "alone"
     first = json.loads(build(data_dir, alone, "--json", "--precompress", "--cache-dir", "off").output)
     _two_cores(monkeypatch)
-    from feeds import batch
-    from feeds import build as building
+    from feeds.build import tree as building
+    from feeds.tagging import batch
 
     shares: list[int] = []
     real_in_two = batch.in_two
@@ -247,8 +247,8 @@ def test_a_build_shared_with_a_worker_equals_one_made_alone(data_dir: Path, tmp_
 
 def _writer(monkeypatch, used: bool) -> list[int]:
     """Have files written by a forked process (``used``) or by the building one; the writers' ids."""
-    from feeds import batch
-    from feeds import build as building
+    from feeds.build import tree as building
+    from feeds.tagging import batch
 
     monkeypatch.setattr(batch.threading, "active_count", lambda: 1)
     monkeypatch.setattr(batch.os, "sched_getaffinity", lambda _pid: {0, 1}, raising=False)
@@ -269,7 +269,7 @@ def _writer(monkeypatch, used: bool) -> list[int]:
 def test_files_written_by_a_writing_process_equal_files_written_in_place(
     data_dir: Path, tmp_path: Path, monkeypatch, precompress
 ):
-    from feeds.build import build as build_site
+    from feeds.build.tree import build as build_site
 
     def run(out: Path):
         return build_site(data_dir, out, BASE, precompress=precompress, cache_dir=tmp_path / "cache")
@@ -298,8 +298,8 @@ def test_files_written_by_a_writing_process_equal_files_written_in_place(
 def test_rss_feeds_put_together_by_the_writer_equal_feeds_rendered_here(
     data_dir: Path, tmp_path: Path, monkeypatch, handed
 ):
-    from feeds import build as building
-    from feeds.build import build as build_site
+    from feeds.build import tree as building
+    from feeds.build.tree import build as build_site
 
     listing = data_dir / "articles.txt"
     listing.write_text(METADATA + listing.read_text("utf-8"), "utf-8")  # every field an entry shows
@@ -347,7 +347,7 @@ def test_rss_feeds_put_together_by_the_writer_equal_feeds_rendered_here(
 def test_a_writing_process_that_fails_leaves_the_previous_output(data_dir: Path, tmp_path: Path, monkeypatch, failure):
     import errno
 
-    from feeds import build as building
+    from feeds.build import tree as building
 
     out = tmp_path / "out"
     assert build(data_dir, out).exit_code == 0
@@ -381,7 +381,7 @@ def test_an_interrupted_build_stops_its_writer_before_removing_what_it_wrote(
 ):
     import time
 
-    from feeds import build as building
+    from feeds.build import tree as building
 
     out = tmp_path / "out"
     assert build(data_dir, out).exit_code == 0

@@ -1,4 +1,4 @@
-"""Compiled tagging tables kept between runs (feeds.cache), through load_tagger and the CLI."""
+"""Compiled tagging tables kept between runs (feeds.tagging.cache), through load_tagger and the CLI."""
 
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from feeds import cache as cache_module
 from feeds.cli import main
-from feeds.loader import load, load_tagger
-from feeds.tag import Tagger
+from feeds.pipeline.load import SHIPPED_TABLES as TABLES
+from feeds.pipeline.load import load, load_tagger
+from feeds.tagging import cache as cache_module
+from feeds.tagging.tag import Tagger
 
 TEXT = ("Macron faces a general strike", "Unions in Paris and Lyon walked out against the pension reform.")
 
@@ -45,7 +46,7 @@ def test_an_edited_table_is_compiled_again(data_dir: Path, tmp_path: Path):
     cache = tmp_path / "cache"
     assert load_tagger(data_dir, cache).tag("Gotham rises", "").countries == ()
     countries = data_dir / "countries.toml"
-    text = countries.read_text("utf-8")
+    text = (TABLES / "countries.toml").read_text("utf-8")
     assert 'cities = ["Paris",' in text
     countries.write_text(text.replace('cities = ["Paris",', 'cities = ["Gotham", "Paris",', 1), "utf-8")
     assert load_tagger(data_dir, cache).tag("Gotham rises", "").countries == ("FR",)
@@ -132,7 +133,7 @@ def test_tags_kept_under_other_tables_are_not_used(data_dir: Path, tmp_path: Pat
     listing.write_text("Gotham rises\n\nThe city votes.\n\n" + listing.read_text("utf-8"), "utf-8")
     assert _tags_of(load(data_dir, cache_dir=cache).site)["Gotham rises"][0] == ()
     countries = data_dir / "countries.toml"
-    text = countries.read_text("utf-8")
+    text = (TABLES / "countries.toml").read_text("utf-8")
     countries.write_text(text.replace('cities = ["Paris",', 'cities = ["Gotham", "Paris",', 1), "utf-8")
     assert _tags_of(load(data_dir, cache_dir=cache).site)["Gotham rises"][0] == ("FR",)
 

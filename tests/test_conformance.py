@@ -1,6 +1,6 @@
 """Every published feed against the feed standards, as the W3C Feed Validation Service reads them.
 
-The feeds come from the site's own list of documents (:meth:`feeds.documents.Publisher.paths`
+The feeds come from the site's own list of documents (:meth:`feeds.render.documents.Publisher.paths`
 of the publisher behind the app): every feed document that has entries (subscription feeds
 and RFC 5005 archive pages) and a fixed sample of the empty country feeds, each in Atom, RSS
 and JSON Feed. Each document must draw no error and no warning from :mod:`tests.feedcheck`,
@@ -224,7 +224,7 @@ def test_a_feed_never_repeats_an_id(served):
 
 def test_archive_pages_and_filtered_feeds_conform_too(data_dir, subtests):
     """A short entry limit splits the feeds into RFC 5005 archive pages; queries narrow a feed."""
-    from feeds.web import create_app
+    from feeds.serve.app import create_app
 
     app = create_app({"DATA_DIR": str(data_dir), "TESTING": True, "RELOAD_INTERVAL": 0, "ENTRY_LIMIT": 3})
     client = app.test_client()
@@ -269,7 +269,7 @@ Nurses protested in Madrid for better pay and staffing.
 
 def app_with(data_dir, prefix: str = ""):
     """The app on ``data_dir`` after ``prefix`` is written at the top of the listing."""
-    from feeds.web import create_app
+    from feeds.serve.app import create_app
 
     listing = data_dir / "articles.txt"
     listing.write_text(prefix + listing.read_text("utf-8"), "utf-8")

@@ -18,7 +18,7 @@ def _reloaded(app) -> None:
 
 
 def _app(data_dir: Path):
-    from feeds.web import create_app
+    from feeds.serve.app import create_app
 
     return create_app({"DATA_DIR": str(data_dir), "RELOAD_INTERVAL": 0, "TESTING": True})
 

@@ -13,9 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from feeds.documents import Publisher
-from feeds.loader import load, load_tagger
-from feeds.parse import decode, parse_text
+from feeds.pipeline.load import load, load_tagger
+from feeds.pipeline.parse import decode, parse_text
+from feeds.render.documents import Publisher
 
 from .conftest import SHIPPED
 

@@ -20,7 +20,7 @@ def big_client(tmp_path_factory):
         for n in range(1000)
     )
     (data / "articles.txt").write_text(listing, "utf-8")
-    from feeds.web import create_app
+    from feeds.serve.app import create_app
 
     app = create_app({"DATA_DIR": str(data), "ENTRY_LIMIT": 50, "RELOAD_INTERVAL": 0})
     return app.test_client()
@@ -113,7 +113,7 @@ def test_a_flood_of_distinct_queries_keeps_the_cache_bounded(app, client):
 
 
 def test_live_data_changes_are_served_and_broken_edits_keep_the_last_good_version(data_dir: Path):
-    from feeds.web import create_app
+    from feeds.serve.app import create_app
 
     app = create_app({"DATA_DIR": str(data_dir), "RELOAD_INTERVAL": 0.2})
     client = app.test_client()

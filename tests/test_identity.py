@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from feeds.identity import LEDGER_NAME
-from feeds.loader import load
+from feeds.pipeline.ledger import LEDGER_NAME
+from feeds.pipeline.load import load
 
 from .conftest import SHIPPED
 

@@ -28,9 +28,9 @@ import pytest
 from click.testing import CliRunner
 
 from feeds.cli import main
-from feeds.loader import load
-from feeds.respond import BROWSER_XML, is_browser_navigation
-from feeds.site import Feed, Site
+from feeds.pipeline.index import Feed, Site
+from feeds.pipeline.load import load
+from feeds.serve.http import BROWSER_XML, is_browser_navigation
 
 from .conftest import ROOT, SHIPPED, free_port, require_program
 

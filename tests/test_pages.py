@@ -11,10 +11,10 @@ import feedparser
 import html5lib
 import pytest
 
-from feeds.documents import STATIC, Publisher
-from feeds.render.xmlfeeds import atom, rss
-from feeds.respond import is_browser_navigation
-from feeds.web import create_app
+from feeds.render.atom_rss import atom, rss
+from feeds.render.documents import STATIC, Publisher
+from feeds.serve.app import create_app
+from feeds.serve.http import is_browser_navigation
 
 from . import feedcheck
 

@@ -1,4 +1,4 @@
-"""The listing parser, through feeds.parse's public functions."""
+"""The listing parser, through feeds.pipeline.parse's public functions."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from feeds.parse import decode, parse_text, read_dir
+from feeds.pipeline.parse import decode, parse_text, read_dir
 
 from .conftest import SEED_TITLES, SHIPPED
 

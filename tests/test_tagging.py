@@ -1,4 +1,4 @@
-"""Tests of the country and topic tagger through its public interface (feeds.tag, feeds.evaluate)."""
+"""Tests of the country and topic tagger through its public interface (feeds.tagging.tag, feeds.tagging.evaluate)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from feeds.evaluate import evaluate, format_report
-from feeds.tag import Tagger, TaggingDataError, Tags
+from feeds.tagging.evaluate import evaluate, format_report
+from feeds.tagging.tag import Tagger, TaggingDataError, Tags
 
 ROOT = Path(__file__).resolve().parent.parent
-DATA = ROOT / "data"
+DATA = ROOT / "feeds" / "tagging" / "tables"
 LABELLED = ROOT / "tests" / "tagging" / "labelled.toml"
 
 
@@ -33,7 +33,7 @@ def topics(tagger: Tagger, title: str, summary: str = "") -> tuple[str, ...]:
 
 
 def seed_articles() -> list[tuple[str, str]]:
-    blocks = (DATA / "articles.txt").read_text("utf-8").strip().split("\n\n")
+    blocks = (ROOT / "data" / "articles.txt").read_text("utf-8").strip().split("\n\n")
     return list(zip(blocks[0::2], blocks[1::2], strict=True))
 
 

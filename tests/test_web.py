@@ -124,7 +124,7 @@ def test_unchanged_feed_is_rendered_once(app, client):
 
 
 def test_base_url_setting_makes_every_link_absolute_on_it(data_dir: Path):
-    from feeds.web import create_app
+    from feeds.serve.app import create_app
 
     app = create_app({"DATA_DIR": str(data_dir), "BASE_URL": "https://news.example.org/sub/", "RELOAD_INTERVAL": 0})
     parsed = feedparser.parse(app.test_client().get("/feeds/all.atom").data)
@@ -133,7 +133,7 @@ def test_base_url_setting_makes_every_link_absolute_on_it(data_dir: Path):
 
 
 def test_metadata_reaches_every_format(data_dir: Path):
-    from feeds.web import create_app
+    from feeds.serve.app import create_app
 
     listing = data_dir / "articles.txt"
     listing.write_text(
@@ -174,8 +174,8 @@ def test_an_edit_re_renders_only_the_feeds_it_touches(app, client, data_dir: Pat
 
 def test_documents_with_equal_input_digests_have_equal_bytes(data_dir: Path):
     """The digest that lets a feed skip re-rendering covers everything written, archives included."""
-    from feeds.documents import Publisher, PublishOptions
-    from feeds.loader import load
+    from feeds.pipeline.load import load
+    from feeds.render.documents import Publisher, PublishOptions
 
     options = PublishOptions(entry_limit=3)  # archive pages, and entries moving between them
     first = Publisher(load(data_dir).site, "https://news.example.org", options)
@@ -197,7 +197,7 @@ def test_documents_with_equal_input_digests_have_equal_bytes(data_dir: Path):
 
 
 def test_the_site_version_changes_with_what_is_published_and_only_then(data_dir: Path):
-    from feeds.loader import load
+    from feeds.pipeline.load import load
 
     def version() -> str:
         return load(data_dir, persist=False).site.version

@@ -54,7 +54,7 @@ NEW = "Chile: Dockworkers Strike in Valparaíso\n\nPort workers in Chile walked 
 
 
 def test_feeds_advertise_the_hub(data_dir: Path, hub: Hub):
-    from feeds.web import create_app
+    from feeds.serve.app import create_app
 
     app = create_app({"DATA_DIR": str(data_dir), "BASE_URL": BASE, "WEBSUB_HUB": hub.url, "RELOAD_INTERVAL": 0})
     response = app.test_client().get("/feeds/all.atom")
@@ -70,7 +70,7 @@ def _expected(paths: list[str]) -> set[str]:
 
 
 def test_service_pings_exactly_the_changed_feeds(data_dir: Path, hub: Hub):
-    from feeds.web import create_app
+    from feeds.serve.app import create_app
 
     app = create_app({"DATA_DIR": str(data_dir), "BASE_URL": BASE, "WEBSUB_HUB": hub.url, "RELOAD_INTERVAL": 0})
     live = app.extensions["feeds"]

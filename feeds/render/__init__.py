@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from ..model import Article
-from ..site import Feed, SiteMeta
+from feeds.model import Article
+from feeds.pipeline.index import Feed, SiteMeta
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,9 @@ from functools import cache
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from ..model import Article
-from ..site import Feed, Site
-from . import Urls
+from feeds.model import Article
+from feeds.pipeline.index import Feed, Site
+from feeds.render import Urls
 
 
 @cache

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from . import FeedPage
+from feeds.render import FeedPage
 
 VERSION = "https://jsonfeed.org/version/1.1"
 

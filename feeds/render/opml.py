@@ -5,8 +5,8 @@ from __future__ import annotations
 from email.utils import format_datetime
 from xml.etree import ElementTree as ET
 
-from ..site import Site
-from . import Urls
+from feeds.pipeline.index import Site
+from feeds.render import Urls
 
 
 def opml(site: Site, urls: Urls, fmt: str = "atom") -> bytes:

@@ -23,9 +23,9 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from .model import Article
-from .render import xmlfeeds
-from .render.xmlfeeds import EntryKey
+from feeds.model import Article
+from feeds.render import atom_rss as xmlfeeds
+from feeds.render.atom_rss import EntryKey
 
 _RECORD = struct.Struct("<16sQI")  # an entry's digest, offset and length
 _TAIL = struct.Struct("<32sQ")  # the rendering code's digest, where the index starts

@@ -28,15 +28,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import batch
-from .compress import compress
-from .documents import Publisher, PublishOptions, Redirect
-from .entrycache import EntryCache
-from .loader import DataError, load
-from .model import Diagnostic
-from .render import xmlfeeds
-from .render.xmlfeeds import EntryKey, Parts
-from .site import Site
+from feeds.tagging import batch
+from feeds.render.compress import compress
+from feeds.render.documents import Publisher, PublishOptions, Redirect
+from feeds.build.entrycache import EntryCache
+from feeds.pipeline.load import DataError, load
+from feeds.model import Diagnostic
+from feeds.render import atom_rss as xmlfeeds
+from feeds.render.atom_rss import EntryKey, Parts
+from feeds.pipeline.index import Site
 
 PRECOMPRESSED = ("gzip", ".gz"), ("br", ".br")
 _TEXT_SUFFIXES = (".html", ".atom", ".rss", ".json", ".opml", ".css", ".js", ".xml")
@@ -98,7 +98,7 @@ def build(
     cache_dir: Path | None = None,
 ) -> BuildReport:
     """Build the tree; ``formats`` limits feed formats, ``feeds_only`` skips pages and archives;
-    ``cache_dir`` keeps, between builds, the compiled tagging tables (:mod:`feeds.cache`) and the
+    ``cache_dir`` keeps, between builds, the compiled tagging tables (:mod:`feeds.tagging.cache`) and the
     input digests of the files written (:class:`_Manifest`)."""
     # The writing process is forked now, while this process is small. Forked after the load, it
     # would share the loaded site's pages, and each page that rendering touches (reference counts)
@@ -208,7 +208,7 @@ def _shares(paths: list[str], articles: int) -> tuple[list[str], list[str]]:
 
     Each process writes to the objects it reads (reference counts), so every page of articles it
     touches is copied: a fifth more memory at ten thousand articles, for under a tenth less time.
-    A worker therefore renders only where a forked worker tags (:data:`feeds.batch.PARALLEL_MIN`),
+    A worker therefore renders only where a forked worker tags (:data:`feeds.tagging.batch.PARALLEL_MIN`),
     where the time saved is seconds and the copied pages a small share of the whole.
     """
     if articles < batch.PARALLEL_MIN or not batch.can_fork(len(paths), SHARE_MIN):
@@ -371,9 +371,9 @@ def _code_digest() -> str:
     from importlib import metadata
 
     h = hashlib.sha256()
-    package = Path(__file__).resolve().parent
+    package = Path(__file__).resolve().parents[1]
     sources = [*package.glob("render/*.py"), *package.glob("templates/*"), *package.glob("static/*")]
-    sources += [package / name for name in ("documents.py", "site.py", "model.py", "build.py")]
+    sources += [package / name for name in ("pipeline/index.py", "model.py", "build/tree.py")]
     for path in sorted(sources):
         h.update(path.name.encode() + b"\0" + path.read_bytes())
     for library in ("feedgen", "lxml", "Jinja2", "brotli"):
@@ -405,7 +405,7 @@ class _Sink:
             self.manifest.record(rel, digest, tree)
 
     def assemble(self, rel: str, parts: Parts, feed: str | None, digest: str | None) -> None:
-        """:meth:`write` for a document in :class:`~feeds.render.xmlfeeds.Parts`, its entries from ``entries``."""
+        """:meth:`write` for a document in :class:`~feeds.render.atom_rss.Parts`, its entries from ``entries``."""
         self.write(rel, parts.join(self.entries.get if self.entries is not None else xmlfeeds.entry), feed, digest)
 
     def link(self, rel: str) -> None:
@@ -440,15 +440,15 @@ class _Writer(_Sink):
     entries of RSS feeds to make: the renderer sends such a feed as its head, its closing tags and
     the numbers of its entries, each entry the first time it is sent as its bytes when they are
     made already (here, or kept by the last build), else as what it is made of
-    (:func:`~feeds.render.xmlfeeds.portable`). It does so only when the writer has waited since
+    (:func:`~feeds.render.atom_rss.portable`). It does so only when the writer has waited since
     the last RSS feed, so the two share the work whatever the disk; the bytes are the same, made
     by the same functions, and the entries made there come back with the results, to be kept
-    (:mod:`feeds.entrycache`).
+    (:mod:`feeds.build.entrycache`).
     """
 
     @classmethod
     def start(cls) -> _Writer | None:
-        """A writing process, where one can be forked (:func:`feeds.batch.can_fork`)."""
+        """A writing process, where one can be forked (:func:`feeds.tagging.batch.can_fork`)."""
         if batch.can_fork(1, 1):
             with contextlib.suppress(OSError):
                 return cls()

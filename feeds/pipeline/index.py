@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from functools import cached_property
 from types import MappingProxyType
 
-from .model import Article, Diagnostic
+from feeds.model import Article, Diagnostic
 
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 

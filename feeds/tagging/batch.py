@@ -22,8 +22,8 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
-from .model import Entry
-from .tag import Tagger
+from feeds.model import Entry
+from feeds.tagging.tag import Tagger
 
 #: Below this many articles a fork costs more than it saves.
 PARALLEL_MIN = 20_000

@@ -1,4 +1,4 @@
-"""The Flask application: serves the documents of :mod:`feeds.documents` over HTTP.
+"""The Flask application: serves the documents of :mod:`feeds.render.documents` over HTTP.
 
 Responses carry an ETag computed from the exact bytes sent (one per content coding and media
 type) and a Last-Modified equal to the document's newest change; conditional requests are
@@ -12,10 +12,10 @@ from typing import Any
 
 from flask import Flask, Response, request
 
-from .config import Settings
-from .documents import Redirect
-from .live import Live, Rendered
-from .respond import EnvironHeaders, respond
+from feeds.config import Settings
+from feeds.render.documents import Redirect
+from feeds.serve.http import EnvironHeaders, respond
+from feeds.serve.live import Live, Rendered
 
 MAX_PATH = 512
 MAX_QUERY = 1024

@@ -15,9 +15,9 @@ import urllib.parse
 import urllib.request
 from collections.abc import Iterable
 
-from .site import Site
+from feeds.pipeline.index import Site
 
-log = logging.getLogger("feeds.websub")
+log = logging.getLogger("feeds.serve.websub")
 
 
 def changed_feeds(old: Site | None, new: Site, entry_limit: int) -> list[str]:

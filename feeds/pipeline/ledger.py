@@ -34,8 +34,8 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from .model import Diagnostic, Entry, Location, Severity
-from .slug import fold, slugify
+from feeds.model import Diagnostic, Entry, Location, Severity
+from feeds.slug import fold, slugify
 
 LEDGER_NAME = "ledger.json"
 FORMAT = 1

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from .loader import Loaded
-from .slug import fold
+from feeds.pipeline.load import Loaded
+from feeds.slug import fold
 
 
 def find(loaded: Loaded, query: str) -> int | None:

@@ -23,8 +23,8 @@ from feedgen.entry import FeedEntry
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
-from ..model import Article, Location
-from . import FEED_TYPES, FeedPage
+from feeds.model import Article, Location
+from feeds.render import FEED_TYPES, FeedPage
 
 _LOCK = threading.Lock()
 GENERATOR = "feeds"

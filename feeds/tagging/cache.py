@@ -26,9 +26,10 @@ import time
 from importlib import util
 from pathlib import Path
 
-from . import gazetteer, slug, tag
-from .batch import Found
-from .tag import Tagger
+from feeds import slug
+from feeds.tagging import gazetteer, tag
+from feeds.tagging.batch import Found
+from feeds.tagging.tag import Tagger
 
 
 def default_dir() -> Path:

@@ -15,16 +15,18 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .batch import Found, tag_all
-from .cache import Tables, article_key
-from .identity import identify
-from .model import Article, Diagnostic, Entry, Location, Severity
-from .parse import Limits, read_dir
-from .site import Site, SiteMeta, index
-from .tag import Tagger, TaggingDataError
+from feeds.model import Article, Diagnostic, Entry, Location, Severity
+from feeds.pipeline.index import Site, SiteMeta, index
+from feeds.pipeline.ledger import identify
+from feeds.pipeline.parse import Limits, read_dir
+from feeds.tagging.batch import Found, tag_all
+from feeds.tagging.cache import Tables, article_key
+from feeds.tagging.tag import Tagger, TaggingDataError
 
 #: The data shipped with the project; tagging tables missing from another data directory come from here.
-SHIPPED_DATA = Path(__file__).resolve().parent.parent / "data"
+SHIPPED_DATA = Path(__file__).resolve().parents[2] / "data"
+#: The tagging tables shipped inside the package; a data directory's own tables win over them.
+SHIPPED_TABLES = Path(__file__).resolve().parents[1] / "tagging" / "tables"
 
 
 class DataError(Exception):
@@ -79,8 +81,8 @@ def read_meta(data_dir: Path) -> tuple[SiteMeta, list[Diagnostic]]:
 
 
 def load_tagger(data_dir: Path, cache_dir: Path | None = None) -> Tagger:
-    """The tagger of ``data_dir``; with ``cache_dir``, compiled tables are reused between runs (feeds.cache)."""
-    return Tables(data_dir, SHIPPED_DATA, cache_dir).tagger
+    """The tagger of ``data_dir``; with ``cache_dir``, compiled tables are reused between runs (feeds.tagging.cache)."""
+    return Tables(data_dir, SHIPPED_TABLES, cache_dir).tagger
 
 
 def load(
@@ -97,13 +99,13 @@ def load(
 
     Problems in articles are reported in ``site.diagnostics``; the ledger of ids is only
     written when the listing has no errors, so a half-typed edit never mints ids.
-    ``fork`` lets a large listing be tagged on two cores by a forked worker (:mod:`feeds.batch`):
+    ``fork`` lets a large listing be tagged on two cores by a forked worker (:mod:`feeds.tagging.batch`):
     for commands, not for a server, whose native threads Python cannot see.
     Raises :class:`DataError` only when nothing sensible can be published (tagging tables unreadable).
     """
     with _without_cycle_collection():
         try:
-            return _load(data_dir, now, persist, limits, Tables(data_dir, SHIPPED_DATA, cache_dir, tagger), fork)
+            return _load(data_dir, now, persist, limits, Tables(data_dir, SHIPPED_TABLES, cache_dir, tagger), fork)
         except TaggingDataError as exc:
             location = Location(str(exc.path), exc.line or 0)
             raise DataError([Diagnostic(location, Severity.ERROR, exc.message)]) from exc

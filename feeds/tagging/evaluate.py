@@ -3,7 +3,7 @@
 The labelled set is a TOML file of ``[[article]]`` tables with ``title``, ``summary``, gold ``countries``
 (alpha-2 codes) and gold ``topics`` (slugs), and an optional ``note``::
 
-    python -m feeds.evaluate [tests/tagging/labelled.toml]
+    python -m feeds.tagging.evaluate [tests/tagging/labelled.toml]
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from feeds.tag import Tagger, TaggingDataError
+from feeds.tagging.tag import Tagger, TaggingDataError
 
-DEFAULT_LABELLED = Path(__file__).resolve().parent.parent / "tests" / "tagging" / "labelled.toml"
+DEFAULT_LABELLED = Path(__file__).resolve().parents[2] / "tests" / "tagging" / "labelled.toml"
 
 
 @dataclass(frozen=True)
@@ -115,10 +115,10 @@ def format_report(report: Report) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m feeds.evaluate [labelled.toml]``: print the report for the shipped data."""
+    """``python -m feeds.tagging.evaluate [labelled.toml]``: print the report for the shipped data."""
     args = sys.argv[1:] if argv is None else argv
     labelled = Path(args[0]) if args else DEFAULT_LABELLED
-    data_dir = Path(__file__).resolve().parent.parent / "data"
+    data_dir = Path(__file__).resolve().parents[2] / "data"
     try:
         report = evaluate(Tagger.load(data_dir), labelled)
     except TaggingDataError as exc:

@@ -46,8 +46,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from feeds.gazetteer import Country, Gazetteer, TaggingDataError, line_of, read_toml, string_list
 from feeds.slug import fold, slugify
+from feeds.tagging.gazetteer import Country, Gazetteer, TaggingDataError, line_of, read_toml, string_list
 
 __all__ = ["Country", "Evidence", "Tagger", "TaggingDataError", "Tags", "Topic"]
 

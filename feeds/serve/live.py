@@ -18,11 +18,11 @@ from datetime import datetime
 from email.utils import format_datetime
 from pathlib import Path
 
-from .compress import compress
-from .documents import Document, FeedQuery, Publisher, PublishOptions, Redirect
-from .loader import DataError, Loaded, load
-from .model import Diagnostic
-from .websub import changed_feeds, publish_in_background
+from feeds.model import Diagnostic
+from feeds.pipeline.load import DataError, Loaded, load
+from feeds.render.compress import compress
+from feeds.render.documents import Document, FeedQuery, Publisher, PublishOptions, Redirect
+from feeds.serve.websub import changed_feeds, publish_in_background
 
 log = logging.getLogger("feeds")
 
@@ -37,7 +37,7 @@ class Rendered:
     kind: str
     etag: str = ""
     _variants: dict[str, tuple[bytes, str]] = field(default_factory=dict, repr=False)
-    #: Responses made by :func:`feeds.respond.respond`, by the request's shape: pollers ask alike.
+    #: Responses made by :func:`feeds.serve.http.respond`, by the request's shape: pollers ask alike.
     responses: dict[tuple, tuple] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 

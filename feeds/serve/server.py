@@ -36,4 +36,4 @@ def run(config: dict[str, Any], host: str = "127.0.0.1", port: int = 8000) -> No
     """Serve ``create_app()`` with settings passed as FEEDS_* variables (the factory reads them)."""
     for key, value in config.items():
         os.environ[f"FEEDS_{key}"] = str(value)
-    Granian("feeds.web:create_app", **options(host, port)).serve()
+    Granian("feeds.serve.app:create_app", **options(host, port)).serve()

@@ -27,7 +27,7 @@ from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from .model import Diagnostic, Entry, Location, Meta, Overrides, Severity
+from feeds.model import Diagnostic, Entry, Location, Meta, Overrides, Severity
 
 META_LINE = re.compile(r"^@([A-Za-z][A-Za-z_-]*)\s*:\s*(.*)$")
 # Code points feeds and pages cannot carry: C0 controls but tab/newline (XML 1.0 forbids them),

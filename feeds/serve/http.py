@@ -3,7 +3,7 @@
 :func:`respond` decides status, headers and body from the request headers: content coding
 by ``Accept-Encoding`` q-values, the media type (a browser opening a feed gets the same bytes
 as ``application/xml``), validators and conditional requests (RFC 9110). The Flask view and
-the WSGI fast path in :mod:`feeds.web` both call it, so they answer identically.
+the WSGI fast path in :mod:`feeds.serve.app` both call it, so they answer identically.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from email.utils import parsedate_to_datetime
 from functools import lru_cache
 from typing import Protocol
 
-from .live import Rendered
+from feeds.serve.live import Rendered
 
 ARCHIVE_MAX_AGE = 30 * 24 * 3600
 # Atom and RSS are served as application/xml to a browser opening them (README, "Feeds in a browser").

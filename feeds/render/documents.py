@@ -14,12 +14,12 @@ from datetime import datetime
 from importlib import resources
 from urllib.parse import quote_plus
 
-from .model import Article
-from .render import FEED_TYPES, FeedPage, Urls
-from .render.jsonfeed import jsonfeed
-from .render.xmlfeeds import Parts, atom, atom_parts, rss, rss_parts
-from .site import Feed, Site
-from .slug import fold
+from feeds.model import Article
+from feeds.pipeline.index import Feed, Site
+from feeds.render import FEED_TYPES, FeedPage, Urls
+from feeds.render.atom_rss import Parts, atom, atom_parts, rss, rss_parts
+from feeds.render.jsonfeed import jsonfeed
+from feeds.slug import fold
 
 HTML = "text/html; charset=utf-8"
 _ARTICLE_FIELDS = tuple(f.name for f in fields(Article) if f.name != "location")
@@ -343,7 +343,7 @@ class Publisher:
         return Redirect(self.urls(path))
 
     def _opml(self) -> bytes:
-        from .render.opml import opml  # with email.utils: 10 ms that a build of feeds alone does without
+        from feeds.render.opml import opml  # with email.utils: 10 ms that a build of feeds alone does without
 
         return opml(self.site, self.urls)
 
@@ -367,7 +367,7 @@ def _digest(*parts: object) -> bytes:
 
 def _html():
     """The HTML renderers, imported on first use: Jinja is not needed to write feeds."""
-    from .render import html
+    from feeds.render import html
 
     return html
 
