@@ -241,7 +241,7 @@ def evaluate(data_dir: Path, labelled: Path | None) -> None:
     from feeds.tagging.evaluate import format_report
     from feeds.pipeline.load import load_tagger
 
-    labelled = labelled or Path(__file__).resolve().parent.parent / "tests" / "tagging" / "labelled.toml"
+    labelled = labelled or Path(__file__).resolve().parent / "tagging" / "corpus" / "dev.toml"
     click.echo(format_report(run(load_tagger(data_dir), labelled)))
 
 

@@ -13,7 +13,7 @@ from feeds.tagging.tag import Tagger, TaggingDataError, Tags
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "feeds" / "tagging" / "tables"
-LABELLED = ROOT / "tests" / "tagging" / "labelled.toml"
+LABELLED = ROOT / "feeds" / "tagging" / "corpus" / "dev.toml"
 
 
 @pytest.fixture(scope="module")

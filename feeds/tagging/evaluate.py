@@ -3,7 +3,7 @@
 The labelled set is a TOML file of ``[[article]]`` tables with ``title``, ``summary``, gold ``countries``
 (alpha-2 codes) and gold ``topics`` (slugs), and an optional ``note``::
 
-    python -m feeds.tagging.evaluate [tests/tagging/labelled.toml]
+    python -m feeds.tagging.evaluate [feeds/tagging/corpus/dev.toml]
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 
 from feeds.tagging.tag import Tagger, TaggingDataError
 
-DEFAULT_LABELLED = Path(__file__).resolve().parents[2] / "tests" / "tagging" / "labelled.toml"
+DEFAULT_LABELLED = Path(__file__).resolve().parent / "corpus" / "dev.toml"
 
 
 @dataclass(frozen=True)
