@@ -28,15 +28,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from feeds.tagging import batch
-from feeds.render.compress import compress
-from feeds.render.documents import Publisher, PublishOptions, Redirect
 from feeds.build.entrycache import EntryCache
-from feeds.pipeline.load import DataError, load
 from feeds.model import Diagnostic
+from feeds.pipeline.index import Site
+from feeds.pipeline.load import DataError, load
 from feeds.render import atom_rss as xmlfeeds
 from feeds.render.atom_rss import EntryKey, Parts
-from feeds.pipeline.index import Site
+from feeds.render.compress import compress
+from feeds.render.documents import Publisher, PublishOptions, Redirect
+from feeds.tagging import batch
 
 PRECOMPRESSED = ("gzip", ".gz"), ("br", ".br")
 _TEXT_SUFFIXES = (".html", ".atom", ".rss", ".json", ".opml", ".css", ".js", ".xml")
