@@ -179,8 +179,13 @@ class Live:
             log.warning("%s", problem)
         self.notifier: Notifier | None = None
         if options.hub and base_url:
-            self.notifier = Notifier(options.hub, base_url, websub_dir(cache_dir or data_dir, data_dir))
-            self._announce()
+            directory = websub_dir(cache_dir or data_dir, data_dir)
+            try:
+                self.notifier = Notifier(options.hub, base_url, directory)
+                self._announce()
+            except OSError as exc:  # the feeds are served all the same; the hub is not told of changes
+                log.error("WebSub: cannot use %s (%s): the hub will not be notified", directory, exc)
+                self.notifier = None
 
     @property
     def problems(self) -> tuple[Diagnostic, ...]:
