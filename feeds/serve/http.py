@@ -106,6 +106,7 @@ def respond(
 ) -> tuple[int, list[tuple[str, str]], bytes]:
     """Status, response headers and body (empty for 304) for one request of ``doc``.
 
+    ``self_url`` (with ``hub``, the WebSub hub, if any) makes a feed's Link header; empty, none.
     The returned header list is shared by the requests of the same shape: callers must not change it.
     """
     coding = choose_coding(headers.get("Accept-Encoding"))

@@ -173,7 +173,8 @@ class Live:
         self._stop = threading.Event()
         self._timer: threading.Thread | None = None
         sig = signature(data_dir)
-        self.version = Version(load(data_dir, cache_dir=cache_dir), sig, content_digest(data_dir, sig))
+        digest = content_digest(data_dir, sig)  # before the load: a change made during it is seen as one
+        self.version = Version(load(data_dir, cache_dir=cache_dir), sig, digest)
         self._problems = self.version.loaded.site.diagnostics
         for problem in self._problems:
             log.warning("%s", problem)

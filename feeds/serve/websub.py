@@ -77,6 +77,7 @@ def ping(hub: str, url: str, timeout: float = TIMEOUT) -> tuple[str, str]:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return "ok", f"{response.status}"
     except urllib.error.HTTPError as exc:
+        answer = ""
         with contextlib.suppress(OSError):
             answer = exc.read(300).decode("utf-8", "replace").strip()
         refused = 400 <= exc.code < 500 and exc.code not in RETRYABLE_4XX
