@@ -278,3 +278,22 @@ def test_build_pings_the_feeds_it_rewrote(data_dir: Path, tmp_path: Path, hub: H
     assert {u for u in hub.received if "/feeds/all." in u} == {f"{BASE}/feeds/all.{f}" for f in FORMATS}
     assert any("/feeds/countries/chile." in u for u in hub.received)
     assert not any("/feeds/countries/peru." in u for u in hub.received)
+
+
+def test_the_checks_open_no_fifo_or_device(data_dir: Path):
+    """The timer's checks only stat non-regular files: a FIFO cannot block them."""
+    import os
+
+    from feeds.serve.live import content_digest, signature
+
+    os.mkfifo(data_dir / "pipe.txt")
+    (data_dir / "zero.txt").symlink_to("/dev/zero")
+    results = []
+    checker = threading.Thread(
+        target=lambda: results.append(content_digest(data_dir, signature(data_dir))), daemon=True
+    )
+    checker.start()
+    checker.join(10)
+    assert not checker.is_alive() and len(results) == 1, "a check blocked on the FIFO"
+    kinds = {name: kind for name, kind, *_ in signature(data_dir)}
+    assert kinds["articles.txt"] != kinds["pipe.txt"] != kinds["zero.txt"]
