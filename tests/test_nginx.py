@@ -50,6 +50,7 @@ MAX_AGE = "public, max-age=300"
 NEGOTIATED_VARY = "Accept, Sec-Fetch-Dest, Accept-Encoding"
 CSP = "default-src 'self'"
 REFERRER = "strict-origin-when-cross-origin"
+HUB = "https://hub.example.net/"  # put into deploy/nginx.conf's Link header as a user does
 
 
 def test_country_redirects_conf_is_the_output_of_feeds_nginx_map():
@@ -130,6 +131,8 @@ def nginx(tmp_path_factory) -> Iterator[Nginx]:
     server = (DEPLOY / "nginx.conf").read_text("utf-8")
     server = _substitute(server, "listen 80;", f"listen 127.0.0.1:{port};")
     server = _substitute(server, "root /srv/feeds/public;", f'root "{out}";')
+    server = _substitute(server, "<https://hub.example.org/>", f"<{HUB}>")
+    server = _substitute(server, "<https://news.example.org$feeds_topic>", f"<{url}$feeds_topic>")
     (conf / "feeds" / "nginx.conf").write_text(server, "utf-8")
     (tmp / "temp").mkdir()
     kinds = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
@@ -211,6 +214,7 @@ def test_every_feed_is_served_as_built_and_parses_with_the_same_entries(nginx: N
             vary = "Accept-Encoding" if fmt == "json" else NEGOTIATED_VARY
             assert response.headers.get_all("Vary") == [vary], path
             assert "Content-Security-Policy" not in response.headers
+            assert response.headers.get_all("Link") == [f'<{HUB}>; rel="hub", <{nginx.url}{path}>; rel="self"']
             if fmt == "json":  # feedparser 6 reads no JSON Feed
                 doc = json.loads(response.body)
                 assert doc["version"] == "https://jsonfeed.org/version/1.1" and doc["title"], path
@@ -247,6 +251,7 @@ def test_content_types_and_headers_match_the_service(nginx: Nginx, path: str, ki
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers.get_all("Vary") == ["Accept-Encoding"]
     assert response.headers["ETag"] and response.headers["Last-Modified"]
+    assert "Link" not in response.headers  # only subscription feeds name a hub
     if kind == "html":
         assert response.headers["Content-Security-Policy"] == CSP
         assert response.headers["Referrer-Policy"] == REFERRER
@@ -345,6 +350,7 @@ def test_browser_navigations_get_atom_and_rss_as_application_xml(nginx: Nginx, h
         assert "Content-Encoding" not in response.headers
         _negotiated_headers(response, path)
         assert response.headers["Last-Modified"] == plain.headers["Last-Modified"]
+        assert response.headers.get_all("Link") == [f'<{HUB}>; rel="hub", <{nginx.url}{path}>; rel="self"'], path
         # Two representations never share a strong ETag: the application/xml one has none.
         assert response.headers["ETag"] == (None if browser else plain.headers["ETag"]), path
 

@@ -197,9 +197,12 @@ class Publisher:
 
     def filtered_page(self, feed: Feed, fmt: str, query: FeedQuery) -> FeedPage:
         entries = tuple(query.select(feed.articles, self.options.entry_limit))
-        return self._page(feed, fmt, entries, self.urls.feed(feed.key, fmt) + query.canonical(), ())
+        return self._page(feed, fmt, entries, self.urls.feed(feed.key, fmt) + query.canonical(), (), pinged=False)
 
-    def _page(self, feed: Feed, fmt: str, entries, self_url: str, links, archive: bool = False) -> FeedPage:
+    def _page(
+        self, feed: Feed, fmt: str, entries, self_url: str, links, archive: bool = False, pinged: bool = True
+    ) -> FeedPage:
+        """``pinged``: a subscription feed, announced to the WebSub hub; only those advertise it."""
         return FeedPage(
             meta=self.site.meta,
             feed=feed,
@@ -209,7 +212,7 @@ class Publisher:
             self_url=self_url,
             updated=max((a.updated for a in entries), default=feed.updated) if archive else feed.updated,
             ttl_minutes=max(1, self.options.max_age // 60),
-            hub=None if archive else self.options.hub,
+            hub=self.options.hub if pinged and not archive else None,
             links=links,
             archive=archive,
             stylesheet=self.urls("/static/feed.css"),

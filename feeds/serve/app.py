@@ -36,6 +36,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         cache_dir=settings.cache_dir,
     )
     app.extensions["feeds"] = live
+    live.start()  # checks the data directory every FEEDS_RELOAD_INTERVAL seconds, requests or not
     app.extensions["feeds.settings"] = settings
     if not logging.getLogger().handlers:  # data problems and reloads go to stderr with the server's log
         logging.basicConfig(level=logging.INFO, format="[%(asctime)s] %(levelname)s %(name)s: %(message)s")
@@ -43,10 +44,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     def base_url() -> str:
         return settings.base_url or base_url_of(request.environ)
-
-    @app.before_request
-    def check_for_changes() -> None:
-        live.maybe_reload()
 
     @app.get("/healthz")
     def healthz() -> Response:
@@ -79,6 +76,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             found = live.get(base_url(), full, query)
             if found is None:
                 return _plain(404, "Filters apply to feeds only, e.g. /feeds/all.atom?country=fr&topic=strikes\n")
+            if isinstance(found, Rendered):  # never pinged: no hub, and rel=self names the filtered URL
+                return _serve(found, settings, base_url() + full + query.canonical(), subscribed=False)
         else:
             found = live.get(base_url(), full)
         if isinstance(found, Redirect):
@@ -100,13 +99,22 @@ def _plain(status: int, text: str) -> Response:
     return Response(text, status=status, content_type="text/plain; charset=utf-8")
 
 
-def _serve(doc: Rendered, settings: Settings, self_url: str) -> Response:
-    status, headers, body = respond(doc, request.headers, settings.max_age, settings.websub_hub, self_url)
+def _serve(doc: Rendered, settings: Settings, self_url: str, subscribed: bool = True) -> Response:
+    hub, self_url = _links(settings.websub_hub, self_url, subscribed)
+    status, headers, body = respond(doc, request.headers, settings.max_age, hub, self_url)
     response = Response(body, status=status)
     response.headers.clear()
     for key, value in headers:
         response.headers[key] = value
     return response
+
+
+def _links(hub: str | None, self_url: str, subscribed: bool) -> tuple[str | None, str]:
+    """The Link header's hub and self (WebSub 4): the hub only on subscription feeds, which are
+    pinged (not on filtered feeds or archive pages); none at all without a hub."""
+    if not hub:
+        return None, ""
+    return (hub if subscribed and "/feeds/archive/" not in self_url else None), self_url
 
 
 def base_url_of(environ: dict[str, Any]) -> str:
@@ -135,13 +143,11 @@ class FastPath:
         method = environ.get("REQUEST_METHOD")
         path = environ.get("PATH_INFO") or "/"
         if (method == "GET" or method == "HEAD") and not environ.get("QUERY_STRING") and len(path) <= MAX_PATH:
-            self.live.maybe_reload()
             base = self.settings.base_url or base_url_of(environ)
             doc = self.live.cached(base, path)
             if doc is not None:
-                status, headers, body = respond(
-                    doc, EnvironHeaders(environ), self.settings.max_age, self.settings.websub_hub, base + path
-                )
+                hub, self_url = _links(self.settings.websub_hub, base + path, True)
+                status, headers, body = respond(doc, EnvironHeaders(environ), self.settings.max_age, hub, self_url)
                 start_response(_STATUS[status], headers)
                 return [body] if method == "GET" else []
         return self.app(environ, start_response)

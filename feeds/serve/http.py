@@ -106,6 +106,7 @@ def respond(
 ) -> tuple[int, list[tuple[str, str]], bytes]:
     """Status, response headers and body (empty for 304) for one request of ``doc``.
 
+    ``self_url`` (with ``hub``, the WebSub hub, if any) makes a feed's Link header; empty, none.
     The returned header list is shared by the requests of the same shape: callers must not change it.
     """
     coding = choose_coding(headers.get("Accept-Encoding"))
@@ -148,8 +149,8 @@ def _made(
     if doc.kind == "page":
         out.append(("Content-Security-Policy", CSP))
         out.append(("Referrer-Policy", "strict-origin-when-cross-origin"))
-    if hub and doc.kind == "feed":
-        out.append(("Link", f'<{hub}>; rel="hub", <{self_url}>; rel="self"'))
+    if self_url and doc.kind == "feed":  # WebSub discovery (4): rel=hub only where pings come
+        out.append(("Link", (f'<{hub}>; rel="hub", ' if hub else "") + f'<{self_url}>; rel="self"'))
     # A 304 carries no representation metadata but what guides caches (RFC 9110 15.4.5).
     unchanged = list(out)
     if coding != "identity":

@@ -10,19 +10,21 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
+import stat
 import threading
-import time
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from email.utils import format_datetime
 from pathlib import Path
 
-from feeds.model import Diagnostic
+from feeds.model import Diagnostic, Location, Severity
 from feeds.pipeline.load import DataError, Loaded, load
+from feeds.pipeline.parse import Limits
 from feeds.render.compress import compress
 from feeds.render.documents import Document, FeedQuery, Publisher, PublishOptions, Redirect
-from feeds.serve.websub import changed_feeds, publish_in_background
+from feeds.serve.websub import Notifier, feed_digests, websub_dir
 
 log = logging.getLogger("feeds")
 
@@ -63,7 +65,8 @@ class Rendered:
 @dataclass(frozen=True)
 class Version:
     loaded: Loaded
-    signature: tuple
+    signature: tuple  # of the data files when loaded: :func:`signature`
+    digest: str  # of their bytes: :func:`content_digest`
 
 
 class LRU:
@@ -93,21 +96,55 @@ class LRU:
 
 
 def signature(data_dir: Path) -> tuple:
-    """What changes when an editor touches the data: names, sizes and mtimes of its inputs."""
+    """What changes when an editor touches the data: names, kinds, sizes and mtimes of its inputs.
+
+    ``stat`` only: nothing is opened here, so a FIFO or a device among the files cannot block a check.
+    """
     try:
-        entries = sorted(
-            (p.name, st.st_size, st.st_mtime_ns)
-            for p in data_dir.iterdir()
-            if p.suffix in (".txt", ".toml") and not p.name.startswith(".")
-            for st in [p.stat()]
+        names = sorted(
+            p.name for p in data_dir.iterdir() if p.suffix in (".txt", ".toml") and not p.name.startswith(".")
         )
     except OSError as exc:
-        return ("error", str(exc))
+        return (("error", str(exc)),)
+    entries = []
+    for name in names:
+        try:
+            st = os.stat(data_dir / name)
+        except OSError as exc:  # a broken symlink, or a file removed since the listing
+            entries.append((name, "error", exc.errno or 0, 0))
+            continue
+        entries.append((name, stat.S_IFMT(st.st_mode), st.st_size, st.st_mtime_ns))
     return tuple(entries)
 
 
+def content_digest(data_dir: Path, sig: tuple) -> str:
+    """A digest of the bytes of the regular files named in ``sig``; other kinds are not opened."""
+    h = hashlib.sha256()
+    limit = Limits().max_file_bytes + 1  # past the limit the parser refuses the file anyway
+    for name, kind, *_ in sig:
+        h.update(f"{name}\0{kind}\0".encode())
+        if kind != stat.S_IFREG:
+            continue
+        try:
+            fd = os.open(data_dir / name, os.O_RDONLY | os.O_NONBLOCK)
+        except OSError as exc:
+            h.update(f"error {exc.errno}".encode())
+            continue
+        with os.fdopen(fd, "rb") as handle:
+            if stat.S_ISREG(os.fstat(handle.fileno()).st_mode):  # replaced by something else since the stat
+                h.update(handle.read(limit))
+        h.update(b"\0")
+    return h.hexdigest()
+
+
 class Live:
-    """The served version of one data directory; thread-safe."""
+    """The served version of one data directory; thread-safe.
+
+    Every ``reload_interval`` seconds a timer thread (:meth:`start`) checks the data directory,
+    whether requests come or not. A changed version is loaded only once its files have held still:
+    the same names, sizes, mtimes and content digest on two checks in a row, so a file an editor is
+    still saving in place is never loaded, never mints ids and never records edits.
+    """
 
     def __init__(
         self,
@@ -123,66 +160,133 @@ class Live:
         self.cache_dir = cache_dir
         self.options = options
         self.base_url = base_url  # needed to name feed URLs to a WebSub hub
-        self.hub_thread: threading.Thread | None = None
         self.reload_interval = reload_interval
         self.cache = LRU(cache_size)
         self.by_inputs = LRU(cache_size)  # the same Rendered, by a digest of its inputs
         self.publishers = LRU(16)
         self.renders = 0  # documents rendered, for tests and metrics
-        self.problems: tuple[Diagnostic, ...] = ()
         self.reload_error: str | None = None
+        self._problems: tuple[Diagnostic, ...] = ()
+        self._check_problem: Diagnostic | None = None  # an exception in the last check
         self._reloading = threading.Lock()
-        self._last_check = time.monotonic()
+        self._candidate: tuple[tuple, str] | None = None  # a changed state seen once, loaded when seen again
+        self._stop = threading.Event()
+        self._timer: threading.Thread | None = None
         sig = signature(data_dir)
-        self.version = Version(load(data_dir, cache_dir=cache_dir), sig)
-        self.problems = self.version.loaded.site.diagnostics
-        for problem in self.problems:
+        digest = content_digest(data_dir, sig)  # before the load: a change made during it is seen as one
+        self.version = Version(load(data_dir, cache_dir=cache_dir), sig, digest)
+        self._problems = self.version.loaded.site.diagnostics
+        for problem in self._problems:
             log.warning("%s", problem)
+        self.notifier: Notifier | None = None
+        if options.hub and base_url:
+            directory = websub_dir(cache_dir or data_dir, data_dir)
+            try:
+                self.notifier = Notifier(options.hub, base_url, directory)
+                self._announce()
+            except OSError as exc:  # the feeds are served all the same; the hub is not told of changes
+                log.error("WebSub: cannot use %s (%s): the hub will not be notified", directory, exc)
+                self.notifier = None
+
+    @property
+    def problems(self) -> tuple[Diagnostic, ...]:
+        """Problems of the data (of the refused version, when one was refused) and of the last check."""
+        return self._problems + ((self._check_problem,) if self._check_problem else ())
 
     # -- reloading -------------------------------------------------------------------
 
-    def maybe_reload(self) -> None:
-        """Check the data directory at most every ``reload_interval`` seconds; reload in the background."""
-        if self.reload_interval <= 0 or time.monotonic() - self._last_check < self.reload_interval:
-            return
-        self._last_check = time.monotonic()
-        if signature(self.data_dir) == self.version.signature or self._reloading.locked():
-            return
-        threading.Thread(target=self.reload, name="feeds-reload", daemon=True).start()
+    def start(self) -> None:
+        """Check the data directory every ``reload_interval`` seconds in a thread of this process."""
+        if self.reload_interval > 0 and self._timer is None:
+            self._timer = threading.Thread(target=self._watch, name="feeds-reload", daemon=True)
+            self._timer.start()
+
+    def close(self) -> None:
+        """Stop the timer and the WebSub notifier (tests; a server's workers just exit)."""
+        self._stop.set()
+        if self._timer is not None:
+            self._timer.join(10)
+        if self.notifier is not None:
+            self.notifier.close()
+
+    def _watch(self) -> None:
+        while not self._stop.wait(self.reload_interval):
+            self.tick()
+
+    def tick(self) -> None:
+        """One check; never raises: an exception is logged and reported by /healthz until a check passes."""
+        try:
+            self.check()
+            if self.notifier is not None and not self.notifier.holding:
+                self._announce()  # the worker that notified may have gone: take over
+            self._check_problem = None
+        except Exception as exc:
+            log.exception("checking %s for changes failed", self.data_dir)
+            self._check_problem = Diagnostic(
+                Location(str(self.data_dir)), Severity.ERROR, f"checking for changed data failed: {exc!r}"
+            )
+
+    def check(self) -> bool:
+        """Load the data when it changed and has held still since the previous check; True when loaded."""
+        sig = signature(self.data_dir)
+        if sig == self.version.signature:
+            self._candidate = None
+            return False
+        state = (sig, content_digest(self.data_dir, sig))
+        if state[1] == self.version.digest:  # touched, or saved with the same bytes
+            self.version = replace(self.version, signature=sig)
+            self._candidate = None
+            return False
+        if state != self._candidate:
+            self._candidate = state  # changed, or still changing: look again at the next check
+            return False
+        self._candidate = None
+        return self._load(state)
 
     def reload(self) -> bool:
+        """Load the data now if it changed, without waiting for it to hold still (tests, explicit reloads)."""
+        sig = signature(self.data_dir)
+        return self._load((sig, content_digest(self.data_dir, sig)))
+
+    def _load(self, state: tuple[tuple, str]) -> bool:
         """Load the data again; keep serving the last good version when the new one has errors."""
+        sig, digest = state
         with self._reloading:
-            sig = signature(self.data_dir)
-            if sig == self.version.signature:
+            if sig == self.version.signature or digest == self.version.digest:
+                self.version = replace(self.version, signature=sig)
                 return False
             try:
                 loaded = load(self.data_dir, cache_dir=self.cache_dir)
                 errors = loaded.errors
             except DataError as exc:
                 loaded, errors = None, tuple(exc.diagnostics)
+            except Exception as exc:  # a bug in the pipeline must not stop the checks
+                log.exception("loading %s failed", self.data_dir)
+                loaded, errors = None, (Diagnostic(Location(str(self.data_dir)), Severity.ERROR, f"{exc!r}"),)
             if errors or loaded is None:
-                self.problems = tuple(errors)
+                self._problems = tuple(errors)
                 self.reload_error = str(errors[0]) if errors else "cannot load the data"
-                # Remember the bad signature so that it is not reloaded again until it changes.
-                self.version = Version(self.version.loaded, sig)
+                # Remember the bad state so that it is not loaded again until it changes.
+                self.version = Version(self.version.loaded, sig, digest)
                 for problem in errors:
                     log.error("%s (still serving the previous version)", problem)
                 return False
-            previous = self.version.loaded.site
-            self.version = Version(loaded, sig)
-            self.problems = loaded.site.diagnostics
-            self._notify_hub(previous, loaded.site)
+            self.version = Version(loaded, sig, digest)
+            self._problems = loaded.site.diagnostics
             self.reload_error = None
             log.info("loaded %d articles, version %s", len(loaded.site.articles), loaded.site.version)
-            return True
+        self._announce()
+        return True
 
-    def _notify_hub(self, old, new) -> None:
-        if not (self.options.hub and self.base_url):
+    def _announce(self) -> None:
+        """Tell the other workers which version this one serves; the notifier also learns its feeds' digests."""
+        if self.notifier is None:
             return
-        keys = changed_feeds(old, new, self.options.entry_limit)
-        urls = [f"{self.base_url.rstrip('/')}/feeds/{key}.{fmt}" for key in keys for fmt in ("atom", "rss", "json")]
-        self.hub_thread = publish_in_background(self.options.hub, urls)
+        version = self.version
+        self.notifier.serving(version.loaded.site.version)
+        if self.notifier.acquire():
+            publisher = self.publisher(self.notifier.base_url, version)
+            self.notifier.changed(version.loaded.site.version, feed_digests(publisher))
 
     # -- serving ---------------------------------------------------------------------
 
