@@ -282,11 +282,10 @@ def explain(data_dir: Path, cache_dir: Path | None, query: str) -> None:
 def evaluate(data_dir: Path, labelled: Path | None) -> None:
     """Print precision, recall and F1 of the tagger on a labelled set, with every miss."""
     from feeds.pipeline.load import load_tagger
+    from feeds.tagging.evaluate import DEFAULT_LABELLED, format_report
     from feeds.tagging.evaluate import evaluate as run
-    from feeds.tagging.evaluate import format_report
 
-    labelled = labelled or Path(__file__).resolve().parent / "tagging" / "corpus" / "dev.toml"
-    click.echo(format_report(run(load_tagger(data_dir), labelled)))
+    click.echo(format_report(run(load_tagger(data_dir), labelled or DEFAULT_LABELLED)))
 
 
 @main.command("nginx-map")
