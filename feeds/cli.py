@@ -180,9 +180,13 @@ def build(
     from feeds.build.tree import build as run_build
     from feeds.render.documents import PublishOptions
 
-    base_url = base_url or read_meta(data_dir)[0].base_url
     if not base_url:
-        raise click.UsageError(f"give --base-url (or FEEDS_BASE_URL), or set base_url in {data_dir / 'site.toml'}")
+        meta, problems = read_meta(data_dir)
+        if not meta.base_url:
+            for problem in problems:  # an unreadable site.toml, say
+                click.echo(str(problem), err=True)
+            raise click.UsageError(f"give --base-url (or FEEDS_BASE_URL), or set base_url in {data_dir / 'site.toml'}")
+        base_url = meta.base_url
     options = PublishOptions(entry_limit=entry_limit, max_age=max_age, hub=websub_hub)
     started = time.monotonic()
     bar = None
