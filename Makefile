@@ -24,7 +24,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	touch $(STAMP)
 
 serve: $(STAMP)
-	$(BIN)/feeds serve --host $(HOST) --port $(PORT)
+	$(BIN)/feeds serve --data-dir data --host $(HOST) --port $(PORT)
 
 test: $(STAMP)
 	$(BIN)/ruff check feeds tests wsgi.py

@@ -12,16 +12,27 @@ from pathlib import Path
 
 import click
 
-from feeds.config import Settings, cache_dir_of
-from feeds.pipeline.load import SHIPPED_DATA, DataError, Loaded, load
+from feeds.config import NoDataDir, cache_dir_of, find_data_dir
+from feeds.pipeline.load import DataError, Loaded, load, read_meta
+
+
+class _NoDataDir(click.ClickException):
+    exit_code = 2  # as for a usage error: nothing was run
+
+
+def _data_dir(_ctx: click.Context, _param: click.Parameter, value: Path | None) -> Path:
+    try:
+        return find_data_dir(value)
+    except NoDataDir as exc:
+        raise _NoDataDir(str(exc)) from None
+
 
 data_dir_option = click.option(
     "--data-dir",
     type=click.Path(file_okay=False, path_type=Path),
-    envvar="FEEDS_DATA_DIR",
-    default=SHIPPED_DATA,
-    show_default="the shipped data/",
-    help="Directory with the listing (*.txt), ledger.json and the tagging tables.",
+    callback=_data_dir,
+    help="Directory with the listing (*.txt), site.toml and ledger.json. Default: $FEEDS_DATA_DIR, "
+    "else ./data or the current directory when it holds a listing and a site.toml.",
 )
 
 
@@ -36,8 +47,6 @@ cache_dir_option = click.option(
 
 
 def _load(data_dir: Path, cache_dir: Path | None, *, persist: bool = True) -> Loaded:
-    if not data_dir.is_dir():
-        raise click.ClickException(f"{data_dir}: no such data directory")
     try:
         return load(data_dir, persist=persist, cache_dir=cache_dir, fork=True)
     except DataError as exc:
@@ -52,8 +61,38 @@ def _report(loaded: Loaded) -> None:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="feeds")
 def main() -> None:
     """Publish a plain-text news listing as Atom, RSS and JSON feeds."""
+
+
+#: What `feeds init` writes, from feeds/starter/ (".gitignore" is shipped without its dot).
+STARTER = {"site.toml": "site.toml", "articles.txt": "articles.txt", ".gitignore": "gitignore"}
+
+
+@main.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+def init(directory: Path) -> None:
+    """Make a new site in DIRECTORY: a commented site.toml, an example listing and a .gitignore."""
+    from importlib.resources import files
+
+    from feeds.files import write_atomic
+
+    existing = [name for name in STARTER if (directory / name).exists()]
+    if existing:
+        raise click.ClickException(
+            f"{directory} already has {', '.join(existing)}; nothing written (feeds init never overwrites a file)"
+        )
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        for name, shipped in STARTER.items():
+            write_atomic(directory / name, files("feeds").joinpath("starter/" + shipped).read_bytes(), durable=False)
+    except OSError as exc:
+        raise click.ClickException(f"{directory}: {exc.strerror or exc}") from exc
+    click.echo(
+        f"Made a new site in {directory}: edit site.toml, replace the example articles in articles.txt, then\n"
+        f"  cd {directory} && feeds check && feeds serve"
+    )
 
 
 @main.command()
@@ -101,7 +140,12 @@ def articles(data_dir: Path, cache_dir: Path | None, as_json: bool) -> None:
 @data_dir_option
 @cache_dir_option
 @click.argument("out", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--base-url", required=True, envvar="FEEDS_BASE_URL", help="Public URL the files are served from.")
+@click.option(
+    "--base-url",
+    envvar="FEEDS_BASE_URL",
+    show_default="base_url in site.toml",
+    help="Public URL the files are served from.",
+)
 @click.option(
     "--entry-limit", type=click.IntRange(1, 10_000), default=50, envvar="FEEDS_ENTRY_LIMIT", show_default=True
 )
@@ -121,7 +165,7 @@ def build(
     data_dir: Path,
     cache_dir: Path | None,
     out: Path,
-    base_url: str,
+    base_url: str | None,
     entry_limit: int,
     max_age: int,
     precompress: bool,
@@ -134,10 +178,16 @@ def build(
     """Write every feed and page to OUT for static hosting."""
     from feeds.build.tree import BuildError
     from feeds.build.tree import build as run_build
+    from feeds.render.documents import PublishOptions
 
-    settings = Settings(
-        data_dir=data_dir, base_url=base_url, entry_limit=entry_limit, max_age=max_age, websub_hub=websub_hub
-    )
+    if not base_url:
+        meta, problems = read_meta(data_dir)
+        if not meta.base_url:
+            for problem in problems:  # an unreadable site.toml, say
+                click.echo(str(problem), err=True)
+            raise click.UsageError(f"give --base-url (or FEEDS_BASE_URL), or set base_url in {data_dir / 'site.toml'}")
+        base_url = meta.base_url
+    options = PublishOptions(entry_limit=entry_limit, max_age=max_age, hub=websub_hub)
     started = time.monotonic()
     bar = None
     show = not quiet and not as_json and sys.stderr.isatty()
@@ -162,7 +212,7 @@ def build(
             data_dir,
             out,
             base_url,
-            settings.publish,
+            options,
             precompress=precompress,
             progress=progress,
             formats=chosen,
@@ -204,8 +254,6 @@ def serve(data_dir: Path, cache_dir: Path | None, host: str, port: int, base_url
     """Serve the feeds over HTTP."""
     from feeds.serve.app import create_app
 
-    if not data_dir.is_dir():
-        raise click.ClickException(f"{data_dir}: no such data directory")
     config = {"DATA_DIR": str(data_dir.resolve()), "CACHE_DIR": str(cache_dir) if cache_dir else "off"}
     if base_url:
         config["BASE_URL"] = base_url
@@ -238,11 +286,10 @@ def explain(data_dir: Path, cache_dir: Path | None, query: str) -> None:
 def evaluate(data_dir: Path, labelled: Path | None) -> None:
     """Print precision, recall and F1 of the tagger on a labelled set, with every miss."""
     from feeds.pipeline.load import load_tagger
+    from feeds.tagging.evaluate import DEFAULT_LABELLED, format_report
     from feeds.tagging.evaluate import evaluate as run
-    from feeds.tagging.evaluate import format_report
 
-    labelled = labelled or Path(__file__).resolve().parent / "tagging" / "corpus" / "dev.toml"
-    click.echo(format_report(run(load_tagger(data_dir), labelled)))
+    click.echo(format_report(run(load_tagger(data_dir), labelled or DEFAULT_LABELLED)))
 
 
 @main.command("nginx-map")
@@ -252,8 +299,6 @@ def nginx_map(data_dir: Path) -> None:
     from feeds.pipeline.load import load_tagger
     from feeds.tagging.tag import TaggingDataError
 
-    if not data_dir.is_dir():
-        raise click.ClickException(f"{data_dir}: no such data directory")
     try:
         countries = sorted(load_tagger(data_dir).countries, key=lambda c: c.code)
     except TaggingDataError as exc:

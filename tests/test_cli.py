@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import tomllib
 from pathlib import Path
 
+import feedparser
+import pytest
 from click.testing import CliRunner
 
 from feeds.cli import main
@@ -104,7 +107,7 @@ def test_explain_every_shipped_article(data_dir: Path):
 
 def test_serve_refuses_a_missing_data_dir(tmp_path: Path):
     result = CliRunner().invoke(main, ["serve", "--data-dir", str(tmp_path / "nope"), "--port", "1"])
-    assert result.exit_code == 1 and "no such data directory" in result.output
+    assert result.exit_code == 2 and "no such data directory" in result.output and "feeds init" in result.output
 
 
 def test_check_json_gives_counts_and_the_time_of_each_step(data_dir: Path):
@@ -138,3 +141,96 @@ def test_the_program_exits_with_the_command_status_and_all_of_its_output(data_di
     assert checked.returncode == 1 and "more.txt:2: error: cannot read the date" in checked.stdout + checked.stderr
     usage = subprocess.run([*program, "build"], capture_output=True, text=True)
     assert usage.returncode == 2 and "Missing argument" in usage.stderr
+
+
+def test_init_makes_a_site_that_every_command_finds_in_its_directory(tmp_path: Path, monkeypatch):
+    result = run("init", str(tmp_path / "site"))
+    assert result.exit_code == 0, result.output
+    site = tmp_path / "site"
+    assert sorted(p.name for p in site.iterdir()) == [".gitignore", "articles.txt", "site.toml"]
+    settings = tomllib.loads((site / "site.toml").read_text("utf-8"))
+    assert {"title", "description", "language", "base_url", "tag_authority", "timezone"} <= set(settings)
+    assert "ledger.json.lock" in (site / ".gitignore").read_text("utf-8").split()
+    assert "ledger.json" not in (site / ".gitignore").read_text("utf-8").split()  # the ledger is committed
+    monkeypatch.delenv("FEEDS_DATA_DIR", raising=False)
+    monkeypatch.chdir(site)
+    checked = run("check")
+    assert checked.exit_code == 0 and "3 articles, 0 errors, 0 warnings" in checked.output
+    rows = json.loads(run("articles", "--json").stdout)
+    assert [r["countries"] for r in rows] == [["NL"], ["CL"], ["CA"]]
+    assert all(r["id"].startswith("tag:news.example.org,") for r in rows)
+    assert (site / "ledger.json").is_file()  # found here, written here
+    monkeypatch.chdir(tmp_path)  # a site named data/ under the current directory
+    (tmp_path / "site").rename(tmp_path / "data")
+    assert "3 articles" in run("check").output
+
+
+def test_a_named_data_dir_wins_and_needs_only_a_listing(tmp_path: Path, monkeypatch):
+    run("init", str(tmp_path / "found"))
+    named = tmp_path / "named"
+    named.mkdir()
+    (named / "news.txt").write_text("Greek general strike\n\nWorkers in Athens stopped work.\n", "utf-8")
+    elsewhere = tmp_path / "env"
+    elsewhere.mkdir()
+    (elsewhere / "news.txt").write_text("One\n\nText.\n\nTwo\n\nText.\n", "utf-8")
+    monkeypatch.chdir(tmp_path / "found")
+    runner = CliRunner(env={"FEEDS_DATA_DIR": str(elsewhere)})
+    assert "2 articles" in runner.invoke(main, ["check"]).output  # FEEDS_DATA_DIR before the current directory
+    assert "1 articles" in runner.invoke(main, ["check", "--data-dir", str(named)]).output  # --data-dir first
+    rows = json.loads(run("articles", "--json", "--data-dir", str(named)).stdout)
+    assert rows[0]["countries"] == ["GR"] and rows[0]["id"].startswith("tag:news.example.org,")
+
+
+def test_without_a_data_dir_every_command_says_to_run_init(tmp_path: Path, monkeypatch):
+    monkeypatch.delenv("FEEDS_DATA_DIR", raising=False)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "notes.txt").write_text("A listing, but no site.toml beside it.\n", "utf-8")
+    for args in (["check"], ["articles", "--json"], ["build", "out"], ["serve"], ["explain", "x"], ["nginx-map"]):
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 2, (args, result.output)
+        assert "feeds init" in result.output and "Traceback" not in result.output, args
+    assert not (tmp_path / "ledger.json").exists() and not (tmp_path / "out").exists()
+
+
+def test_init_never_overwrites(tmp_path: Path):
+    (tmp_path / "site.toml").write_text('title = "Mine"\n', "utf-8")
+    result = run("init", str(tmp_path))
+    assert result.exit_code == 1 and "site.toml" in result.output and "nothing written" in result.output
+    assert (tmp_path / "site.toml").read_text("utf-8") == 'title = "Mine"\n'
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["site.toml"]
+
+
+def test_build_takes_the_base_url_from_site_toml(tmp_path: Path):
+    run("init", str(tmp_path / "site"))
+    site = tmp_path / "site"
+    toml = (site / "site.toml").read_text("utf-8")
+    (site / "site.toml").write_text(toml.replace("https://news.example.org", "https://feeds.example.net"), "utf-8")
+    result = run("build", str(tmp_path / "out"), "--data-dir", str(site))
+    assert result.exit_code == 0, result.output
+    parsed = feedparser.parse((tmp_path / "out" / "feeds" / "all.atom").read_bytes())
+    assert parsed.feed.link.startswith("https://feeds.example.net/") and len(parsed.entries) == 3
+    (site / "site.toml").write_text(toml.replace('base_url = "https://news.example.org"', ""), "utf-8")
+    unset = CliRunner(env={"FEEDS_BASE_URL": None})
+    result = unset.invoke(main, ["build", str(tmp_path / "out2"), "--data-dir", str(site)])
+    assert result.exit_code == 2 and "--base-url" in result.output and "base_url" in result.output
+
+
+def test_version_is_the_installed_one():
+    from importlib.metadata import version
+
+    result = run("--version")
+    assert result.exit_code == 0 and result.output.split()[-1] == version("feeds")
+
+
+def test_the_service_finds_its_data_dir_by_the_same_rule(tmp_path: Path, monkeypatch):
+    from feeds.config import NoDataDir
+    from feeds.serve.app import create_app
+
+    monkeypatch.delenv("FEEDS_DATA_DIR", raising=False)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(NoDataDir, match="feeds init"):
+        create_app({"RELOAD_INTERVAL": 0})
+    run("init", str(tmp_path / "data"))
+    response = create_app({"RELOAD_INTERVAL": 0}).test_client().get("/feeds/countries/netherlands.atom")
+    assert response.status_code == 200
+    assert feedparser.parse(response.data).entries[0].title.startswith("Dock Workers")

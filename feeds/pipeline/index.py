@@ -28,6 +28,7 @@ class SiteMeta:
     author: str = "Editors"
     tag_authority: str = "news.example.org"
     timezone: str = "UTC"
+    base_url: str = ""  # where the built files are served from: `feeds build` without --base-url
 
 
 @dataclass(frozen=True)

@@ -23,8 +23,6 @@ from feeds.tagging.batch import Found, tag_all
 from feeds.tagging.cache import Tables, article_key
 from feeds.tagging.tag import Tagger, TaggingDataError
 
-#: The data shipped with the project; tagging tables missing from another data directory come from here.
-SHIPPED_DATA = Path(__file__).resolve().parents[2] / "data"
 #: The tagging tables shipped inside the package; a data directory's own tables win over them.
 SHIPPED_TABLES = Path(__file__).resolve().parents[1] / "tagging" / "tables"
 
@@ -57,27 +55,26 @@ class Loaded:
 
 
 def read_meta(data_dir: Path) -> tuple[SiteMeta, list[Diagnostic]]:
-    """``site.toml`` from the data directory, else the shipped one, else defaults."""
-    for path in (data_dir / "site.toml", SHIPPED_DATA / "site.toml"):
-        if not path.is_file():
-            continue
-        try:
-            raw = tomllib.loads(path.read_text("utf-8"))
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-            return SiteMeta(), [Diagnostic(Location(str(path)), Severity.ERROR, f"cannot read site settings: {exc}")]
-        known = {f.name for f in fields(SiteMeta)}
-        unknown = sorted(set(raw) - known)
-        problems = [
-            Diagnostic(
-                Location(str(path)),
-                Severity.WARNING,
-                f"unknown setting {key!r}; known: {', '.join(sorted(known))}",
-            )
-            for key in unknown
-        ]
-        values = {k: str(v) for k, v in raw.items() if k in known}
-        return SiteMeta(**values), problems
-    return SiteMeta(), []
+    """``site.toml`` from the data directory; :class:`SiteMeta`'s defaults for what it leaves out."""
+    path = data_dir / "site.toml"
+    if not path.is_file():
+        return SiteMeta(), []
+    try:
+        raw = tomllib.loads(path.read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        return SiteMeta(), [Diagnostic(Location(str(path)), Severity.ERROR, f"cannot read site settings: {exc}")]
+    known = {f.name for f in fields(SiteMeta)}
+    unknown = sorted(set(raw) - known)
+    problems = [
+        Diagnostic(
+            Location(str(path)),
+            Severity.WARNING,
+            f"unknown setting {key!r}; known: {', '.join(sorted(known))}",
+        )
+        for key in unknown
+    ]
+    values = {k: str(v) for k, v in raw.items() if k in known}
+    return SiteMeta(**values), problems
 
 
 def load_tagger(data_dir: Path, cache_dir: Path | None = None) -> Tagger:

@@ -13,7 +13,7 @@ from typing import Any
 from flask import Flask, Response, request
 
 from feeds.config import Settings
-from feeds.render.documents import Redirect
+from feeds.render.documents import PublishOptions, Redirect
 from feeds.serve.http import EnvironHeaders, respond
 from feeds.serve.live import Live, Rendered
 
@@ -30,7 +30,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     settings = Settings.from_mapping(app.config)
     live = Live(
         settings.data_dir,
-        settings.publish,
+        PublishOptions(entry_limit=settings.entry_limit, max_age=settings.max_age, hub=settings.websub_hub),
         reload_interval=settings.reload_interval,
         base_url=settings.base_url,
         cache_dir=settings.cache_dir,

@@ -1,0 +1,5 @@
+"""``python -m feeds``: the ``feeds`` command."""
+
+from feeds.cli import run
+
+run()
