@@ -206,6 +206,13 @@ def serve(data_dir: Path, cache_dir: Path | None, host: str, port: int, base_url
 
     if not data_dir.is_dir():
         raise click.ClickException(f"{data_dir}: no such data directory")
+    if not base_url and not _is_loopback(host):
+        click.echo(
+            f"feeds serve: warning: listening on {host} without --base-url (FEEDS_BASE_URL): links reflect "
+            "each request's Host header, so a shared cache in front that does not key on Host could be "
+            "poisoned with links to another host. Set --base-url to the public URL.",
+            err=True,
+        )
     config = {"DATA_DIR": str(data_dir.resolve()), "CACHE_DIR": str(cache_dir) if cache_dir else "off"}
     if base_url:
         config["BASE_URL"] = base_url
@@ -215,6 +222,15 @@ def serve(data_dir: Path, cache_dir: Path | None, host: str, port: int, base_url
     from feeds.serve.server import run
 
     run(config, host=host, port=port)
+
+
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return host == "localhost"
 
 
 @main.command()
@@ -237,9 +253,9 @@ def explain(data_dir: Path, cache_dir: Path | None, query: str) -> None:
 @click.argument("labelled", type=click.Path(dir_okay=False, exists=True, path_type=Path), required=False)
 def evaluate(data_dir: Path, labelled: Path | None) -> None:
     """Print precision, recall and F1 of the tagger on a labelled set, with every miss."""
+    from feeds.pipeline.load import load_tagger
     from feeds.tagging.evaluate import evaluate as run
     from feeds.tagging.evaluate import format_report
-    from feeds.pipeline.load import load_tagger
 
     labelled = labelled or Path(__file__).resolve().parent / "tagging" / "corpus" / "dev.toml"
     click.echo(format_report(run(load_tagger(data_dir), labelled)))
