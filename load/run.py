@@ -1,6 +1,6 @@
 """``make load``: a repeatable load run against the service under its production server.
 
-Phase 1 starts ``python -m feeds.cli serve`` (gunicorn, gthread workers) on a free loopback
+Phase 1 starts ``python -m feeds.cli serve`` (granian, 2 workers) on a free loopback
 port over a copy of the shipped data and runs
 
     wrk -t2 -c64 -d30s --latency -s load/feeds.lua URL -- urls.txt

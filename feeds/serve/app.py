@@ -104,8 +104,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             if len(request.query_string) > MAX_QUERY:
                 return _plain(400, f"Bad request: the query is longer than {MAX_QUERY} bytes.\n")
             args = request.args.to_dict()
-            if not args.get("limit", "0").isascii():  # "²".isdigit(), and int() reads Arabic-Indic digits
-                return _plain(400, f"Bad request: limit must be a whole number from 1 to {MAX_LIMIT}.\n")
+            limit = args.get("limit", "0")
+            if not limit.isascii():  # "²".isdigit(), and int() reads Arabic-Indic digits
+                return _plain(400, f"Bad request: limit must be a whole number from 1 to {MAX_LIMIT}, not {limit!r}.\n")
             try:
                 query = live.publisher(base_url()).query(args)
             except ValueError as exc:
@@ -124,6 +125,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             return not_found()
         return _serve(found, settings, base_url() + path)
 
+    app.url_map.merge_slashes = False  # /feeds//all.atom is not a feed: 404, not a redirect
     for rule in ROUTES:
         app.add_url_rule(rule, view_func=document, endpoint="document", methods=["GET"])
 
