@@ -254,6 +254,13 @@ def serve(data_dir: Path, cache_dir: Path | None, host: str, port: int, base_url
     """Serve the feeds over HTTP."""
     from feeds.serve.app import create_app
 
+    if not base_url and not _is_loopback(host):
+        click.echo(
+            f"feeds serve: warning: listening on {host} without --base-url (FEEDS_BASE_URL): links reflect "
+            "each request's Host header, so a shared cache in front that does not key on Host could be "
+            "poisoned with links to another host. Set --base-url to the public URL.",
+            err=True,
+        )
     config = {"DATA_DIR": str(data_dir.resolve()), "CACHE_DIR": str(cache_dir) if cache_dir else "off"}
     if base_url:
         config["BASE_URL"] = base_url
@@ -263,6 +270,15 @@ def serve(data_dir: Path, cache_dir: Path | None, host: str, port: int, base_url
     from feeds.serve.server import run
 
     run(config, host=host, port=port)
+
+
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return host == "localhost"
 
 
 @main.command()

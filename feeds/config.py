@@ -73,6 +73,7 @@ class Settings:
     websub_hub: str | None = None
     reload_interval: float = 2.0  # seconds between checks of the data directory; 0 turns it off
     cache_dir: Path | None = field(default_factory=default_cache_dir)  # compiled tagging tables; None: off
+    cache_bytes: int = 256 * 2**20  # rendered documents kept by each worker process
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> Settings:
@@ -86,7 +87,7 @@ class Settings:
         kwargs["data_dir"] = find_data_dir(kwargs.get("data_dir"))
         if "cache_dir" in kwargs:
             kwargs["cache_dir"] = cache_dir_of(kwargs["cache_dir"])
-        for name in ("entry_limit", "max_age"):
+        for name in ("entry_limit", "max_age", "cache_bytes"):
             if name in kwargs:
                 kwargs[name] = int(kwargs[name])
         if "reload_interval" in kwargs:

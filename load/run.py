@@ -1,6 +1,6 @@
 """``make load``: a repeatable load run against the service under its production server.
 
-Phase 1 starts ``python -m feeds.cli serve`` (gunicorn, gthread workers) on a free loopback
+Phase 1 starts ``python -m feeds.cli serve`` (granian, 2 workers) on a free loopback
 port over a copy of the shipped data and runs
 
     wrk -t2 -c64 -d30s --latency -s load/feeds.lua URL -- urls.txt
@@ -27,6 +27,13 @@ is a 200 whose body is complete (Atom and RSS: lxml parses it, and feedparser re
 and is exactly one valid version: the shipped entries plus at most one "Load version n"
 entry with n written as valid, and no "INVALID" entry. After the run, a last valid version
 is written and must be served within 15 s.
+
+Phase 3 starts the service with one worker over a listing of LOAD_ARTICLES (default 1,000)
+articles and sends LOAD_QUERIES (default 5,000) distinct filter queries
+(``/feeds/all.json?limit=500&exclude=wN``: each a document of 500 entries, rendered and
+cached) from 4 keep-alive connections, sampling the worker's resident memory. Its growth must
+stay under the render cache's bound (FEEDS_CACHE_BYTES, default 256 MiB), and the unfiltered
+feeds fetched before must still be cached after (no render, by ``/healthz``).
 
 The service writes ``ledger.json`` in its (temporary) data directory when new articles
 appear: that is expected. LOAD_SECONDS (default 30) sets the duration of each phase;
@@ -224,6 +231,94 @@ def check_wrk(phase: str, result: WrkResult, failures: list[str]) -> None:
     share = c["conditional"] / max(1, c["requests"])
     if c["completed"] > 1000 and not 0.25 <= share <= 0.34:
         failures.append(f"{phase}: {share:.1%} of requests were conditional, not a third")
+
+
+# -- phase 3: distinct queries and memory --------------------------------------------------
+
+QUERY_THREADS = 4
+
+
+def worker_rss(pid: int) -> int:
+    """Resident bytes of the largest process under ``pid`` (the server's worker)."""
+    children = [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    sizes = [0]
+    for child in children:
+        with contextlib.suppress(OSError):
+            status = Path(f"/proc/{child}/status").read_text()
+            sizes.append(int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1)) * 1024)
+    return max(sizes)
+
+
+def distinct_queries(work: Path, failures: list[str]) -> str:
+    articles = int(os.environ.get("LOAD_ARTICLES", "1000"))
+    count = int(os.environ.get("LOAD_QUERIES", "5000"))
+    bound = int(os.environ.get("FEEDS_CACHE_BYTES", str(256 * 2**20)))
+    data = work / "phase3" / "data"
+    copy_data(data)
+    places = ["Peru", "France", "Greece", "Mexico", "Kenya", "Chile", "India", "Poland"]
+    (data / "articles.txt").write_text(
+        "".join(
+            f"{places[n % len(places)]}: Strike Number {n} Spreads\n\nWorkers in dispute {n} walked out for a week.\n\n"
+            for n in range(articles)
+        ),
+        "utf-8",
+    )
+    service = Service(data, work / "phase3" / "server.log", {"FEEDS_WORKERS": "1", "FEEDS_ACCESS_LOG": "0"})
+    try:
+        own = ("/", "/feeds/all.atom", "/feeds/all.json", "/feeds/countries/peru.rss")
+        for path in own:
+            service.get(path)
+        renders = json.loads(service.get("/healthz")[1])["renders"]
+        before = peak = worker_rss(service.proc.pid)
+        started = time.monotonic()
+        lock = threading.Lock()
+        bad = Counter()
+
+        def send(first: int) -> None:
+            nonlocal peak
+            conn = http.client.HTTPConnection("127.0.0.1", service.port, timeout=60)
+            for n in range(first, count, QUERY_THREADS):
+                conn.request("GET", f"/feeds/all.json?limit=500&exclude=w{n}")
+                response = conn.getresponse()
+                response.read()
+                if response.status != 200:
+                    bad[response.status] += 1
+                if n % 250 == 0:
+                    rss = worker_rss(service.proc.pid)
+                    with lock:
+                        peak = max(peak, rss)
+            conn.close()
+
+        threads = [threading.Thread(target=send, args=(i,)) for i in range(QUERY_THREADS)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        elapsed = time.monotonic() - started
+        after = worker_rss(service.proc.pid)
+        peak = max(peak, after)
+        health = json.loads(service.get("/healthz")[1])
+        for path in own:
+            service.get(path)
+        rerendered = json.loads(service.get("/healthz")[1])["renders"] - health["renders"]
+    finally:
+        service.stop()
+    failures += [f"phase 3 server log: {line}" for line in service.log_problems()[:10]]
+    if bad:
+        failures.append(f"phase 3: answers other than 200: {dict(bad)}")
+    if peak - before > bound:
+        growth, limit = (peak - before) / 2**20, bound / 2**20
+        failures.append(f"phase 3: the worker grew by {growth:.0f} MiB, over the {limit:.0f} MiB bound")
+    if rerendered:
+        failures.append(f"phase 3: {rerendered} of the site's own documents were evicted and rendered again")
+    mib = 2**20
+    return (
+        f"phase 3: {count:,} distinct queries over {articles:,} articles in {elapsed:.0f} s "
+        f"({health['renders'] - renders:,} renders); worker resident memory {before / mib:.0f} MiB before, "
+        f"{peak / mib:.0f} MiB at most, {after / mib:.0f} MiB after (growth {(peak - before) / mib:.0f} MiB, "
+        f"bound {bound / mib:.0f} MiB); cache {health['cache_bytes'] / mib:.1f} MiB by /healthz; "
+        f"the site's own documents rendered again: {rerendered}"
+    )
 
 
 # -- phase 2: rewriter and verifier --------------------------------------------------------
@@ -549,6 +644,10 @@ def main() -> int:
         if not seen_loaded:
             failures.append("phase 2: the verifier never saw a rewritten version: the service did not reload")
 
+        # Phase 3: distinct queries.
+        log(f"phase 3: {os.environ.get('LOAD_QUERIES', '5000')} distinct filter queries, one worker")
+        three = distinct_queries(work, failures)
+
         # Report.
         log("")
         header = ("phase", "requests", "conns", "duration", "req/s", "p50", "p99", "errors", "5xx", "other")
@@ -599,6 +698,7 @@ def main() -> int:
         log(f"phase 2 server log: {refused} refused loads of an invalid version (both workers reload on their own)")
         for problem in tally.problems:
             log(f"  verifier: {problem}")
+        log(three)
     except RuntimeError as exc:
         log(f"load: {exc}")
         keep = True

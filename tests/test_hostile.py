@@ -96,3 +96,23 @@ def test_injection_is_shown_as_text_everywhere(tmp_path: Path):
     assert atom.entries[0].summary == "Summary <b>not bold</b> & more ]]>."
     rss = feedparser.parse(publisher.resolve("/feeds/all.rss").render())
     assert rss.entries[0].title == title
+
+
+GOOD_HOSTS = ["news.example.org:8080", "127.0.0.1:8000", "[::1]:8000", "xn--exmple-cua.org", "app_1"]
+BAD_HOSTS = ["a?>", "x:abc", 'a" type="text/xsl" x="', "a b", "a.example:123456", "a.example, b.example", "<x>", "a&b"]
+
+
+def test_a_host_that_is_not_host_and_port_answers_400_before_reaching_a_renderer(client):
+    """RFC 9110 7.2; the Host is written into every link and the xml-stylesheet line when no base URL is set."""
+    for host in BAD_HOSTS:
+        for path in ("/feeds/all.atom", "/", "/feeds/all.json?q=strike", "/no/such/page", "/healthz"):
+            response = client.get(path, headers={"Host": host})
+            assert response.status_code == 400, (host, path)
+            assert response.headers["Content-Type"] == "text/plain; charset=utf-8"
+            assert b"Host" in response.data
+    # two Host lines (the test client joins them, as servers do)
+    assert client.get("/", headers=[("Host", "a.example"), ("Host", "b.example")]).status_code == 400
+    for host in GOOD_HOSTS:
+        response = client.get("/feeds/all.atom", headers={"Host": host})
+        assert response.status_code == 200, host
+        assert f'href="http://{host}/static/feed.css"'.encode() in response.data

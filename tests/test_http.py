@@ -96,6 +96,8 @@ def test_filters_select_exactly_the_matching_articles(client):
         ("topic=gardening", "unknown topic 'gardening'"),
         ("colour=red", "unknown parameter 'colour'"),
         ("q=", "q and exclude need at least one word"),
+        ("limit=%C2%B2", "limit must be a whole number from 1 to 500"),  # superscript two
+        ("limit=%D9%A3", "limit must be a whole number from 1 to 500"),  # Arabic-Indic three: int() reads it
     ],
 )
 def test_invalid_filters_answer_400_with_what_is_accepted(client, query, message):
@@ -105,11 +107,20 @@ def test_invalid_filters_answer_400_with_what_is_accepted(client, query, message
     assert message in response.get_data(as_text=True)
 
 
-def test_a_flood_of_distinct_queries_keeps_the_cache_bounded(app, client):
-    live = app.extensions["feeds"]
-    for n in range(10_000):
-        assert client.get(f"/feeds/all.json?q=w{n}").status_code == 200
-    assert len(live.cache) <= live.cache.size
+def test_distinct_queries_and_hosts_stay_within_the_cache_bytes_and_keep_the_site_cached(data_dir: Path):
+    from feeds.serve.app import create_app
+
+    bound = 2 * 2**20
+    client = create_app({"DATA_DIR": str(data_dir), "RELOAD_INTERVAL": 0, "CACHE_BYTES": bound}).test_client()
+    own = {path: client.get(path).data for path in ("/", "/feeds/all.atom", "/feeds/countries/france.rss")}
+    for n in range(300):
+        assert client.get(f"/feeds/all.atom?limit=500&exclude=w{n}").status_code == 200
+        assert client.get("/feeds/all.atom", headers={"Host": f"h{n}.example"}).status_code == 200
+    health = client.get("/healthz").get_json()
+    assert 0 < health["cache_bytes"] <= bound
+    for path, body in own.items():  # the site's own documents were never evicted: no render
+        assert client.get(path).data == body
+    assert client.get("/healthz").get_json()["renders"] == health["renders"]
 
 
 def test_live_data_changes_are_served_and_broken_edits_keep_the_last_good_version(data_dir: Path):

@@ -151,3 +151,67 @@ def test_newsboat_reloads_are_answered_304_once_it_has_validators(tmp_path: Path
     for path in feeds:
         codes = [line.split('" ')[1][:3] for line in log.splitlines() if f'"GET {path} ' in line]
         assert codes == ["200", "200", "304"], (path, codes)
+
+
+def _raw(server: Server, request: bytes) -> bytes:
+    """The whole answer to ``request`` sent as it is (urllib would refuse to send some of these)."""
+    import socket
+
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(request)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    return answer
+
+
+def test_invalid_and_repeated_host_headers_answer_400_under_the_server(server: Server):
+    for host in (b"a?>", b"x:abc", b'a" type="text/xsl" x="'):
+        answer = _raw(server, b"GET /feeds/all.atom HTTP/1.1\r\nHost: " + host + b"\r\nConnection: close\r\n\r\n")
+        assert answer.startswith(b"HTTP/1.1 400 "), (host, answer[:200])
+        assert b"xml-stylesheet" not in answer
+    twice = b"GET /feeds/all.atom HTTP/1.1\r\nHost: a.example\r\nHost: b.example\r\nConnection: close\r\n\r\n"
+    assert _raw(server, twice).startswith(b"HTTP/1.1 400 ")
+    good = _raw(server, b"GET /feeds/all.atom HTTP/1.1\r\nHost: a.example:81\r\nConnection: close\r\n\r\n")
+    assert good.startswith(b"HTTP/1.1 200 ") and b'href="http://a.example:81/static/feed.css"' in good
+    old = _raw(server, b"GET /feeds/all.atom HTTP/1.0\r\n\r\n")  # HTTP/1.0 may leave Host out
+    assert old.startswith(b"HTTP/1.1 200 ") or old.startswith(b"HTTP/1.0 200 ")
+    assert b"warning" not in server.log.read_bytes()  # on loopback, no warning about the Host
+
+
+def test_serving_beyond_loopback_without_a_base_url_warns_about_the_host(data_dir: Path, tmp_path: Path):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from .conftest import ROOT, free_port
+
+    port = free_port()
+    log = tmp_path / "serve.log"
+    env = {**os.environ, "FEEDS_DATA_DIR": str(data_dir), "FEEDS_WORKERS": "1"}
+    env.pop("FEEDS_BASE_URL", None)
+    cmd = [sys.executable, "-m", "feeds.cli", "serve", "--host", "0.0.0.0", "--port", str(port)]
+    with log.open("wb") as out:
+        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 30
+        while not (_listening(port) and fetch(f"http://127.0.0.1:{port}/healthz")[0] == 200):
+            assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.2)
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    text = log.read_text("utf-8")
+    assert "warning:" in text and "--base-url" in text and "Host" in text and "cache" in text
+
+
+def _listening(port: int) -> bool:
+    import socket
+
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0

@@ -54,6 +54,16 @@ def test_country_feeds_slugs_and_iso_redirects(client):
     assert client.get("/countries/pe").headers["Location"].endswith("/countries/peru")
 
 
+def test_the_iso_code_redirect_keeps_the_query(client):
+    """Readers keep a 301: the filtered feed must stay filtered."""
+    response = client.get("/feeds/countries/fr.atom?topic=strikes&limit=1")
+    assert response.status_code == 301
+    location = response.headers["Location"]
+    assert location == "http://localhost/feeds/countries/france.atom?limit=1&topic=strikes"
+    entries = feedparser.parse(client.get(location.replace("http://localhost", "")).data).entries
+    assert len(entries) == 1 and "strikes" in [t.term for t in entries[0].tags]
+
+
 def test_a_country_without_articles_has_a_valid_empty_feed(client):
     for fmt in ("atom", "rss"):
         response = client.get(f"/feeds/countries/iceland.{fmt}")
@@ -107,6 +117,10 @@ def test_conditional_get_and_compression(client):
     assert gz_again.headers["Vary"] == gz.headers["Vary"] and gz_again.headers["Cache-Control"] == "public, max-age=300"
     br = client.get("/feeds/all.atom", headers={"Accept-Encoding": "gzip;q=0.5, br"})
     assert br.headers["Content-Encoding"] == "br" and brotli.decompress(br.data) == first.data
+    for old_name in ("x-gzip", "x-gzip, br;q=0.5"):  # RFC 9110 8.4.1.3
+        legacy = client.get("/feeds/all.atom", headers={"Accept-Encoding": old_name})
+        assert legacy.headers["Content-Encoding"] == "gzip" and gzip.decompress(legacy.data) == first.data
+        assert legacy.headers["ETag"] == gz.headers["ETag"]
     none = client.get("/feeds/all.atom", headers={"Accept-Encoding": "gzip;q=0, br;q=0"})
     assert "Content-Encoding" not in none.headers and none.data == first.data
     head = client.head("/feeds/all.atom")
@@ -216,3 +230,24 @@ def test_the_site_version_changes_with_what_is_published_and_only_then(data_dir:
         assert version() != first, what
     listing.write_text(text, "utf-8")
     assert version() == first
+
+
+def test_a_feed_opened_in_a_browser_may_load_its_stylesheet_and_nothing_else(client):
+    from urllib.parse import urlsplit
+
+    from lxml import etree
+
+    browser = {"Sec-Fetch-Dest": "document", "Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+    for path in ("/feeds/all.atom", "/feeds/topics/strikes.rss"):
+        page = client.get(path, headers=browser)
+        assert page.headers["Content-Type"] == "application/xml; charset=utf-8"
+        assert page.headers["Content-Security-Policy"] == "default-src 'none'; style-src 'self'"
+        stylesheet = etree.fromstring(page.data).getprevious()
+        assert stylesheet.target == "xml-stylesheet" and urlsplit(stylesheet.get("href")).netloc == "localhost"
+        assert client.get(stylesheet.get("href")).status_code == 200
+        again = client.get(path, headers={**browser, "If-None-Match": page.headers["ETag"]})
+        assert (
+            again.status_code == 304
+            and again.headers["Content-Security-Policy"] == page.headers["Content-Security-Policy"]
+        )
+        assert "Content-Security-Policy" not in client.get(path).headers  # a reader gets the feed type

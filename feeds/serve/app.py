@@ -8,17 +8,44 @@ answered with 304 and no body. Feeds are rendered and compressed once per data v
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from flask import Flask, Response, request
 
 from feeds.config import Settings
-from feeds.render.documents import PublishOptions, Redirect
-from feeds.serve.http import EnvironHeaders, respond
+from feeds.render.documents import MAX_LIMIT, PublishOptions, Redirect
+from feeds.serve.http import respond
 from feeds.serve.live import Live, Rendered
 
 MAX_PATH = 512
 MAX_QUERY = 1024
+# host[:port] (RFC 9110 7.2): a name, an IPv4 address or a bracketed IPv6 one. Of RFC 3986's
+# reg-name, the sub-delims and %-escapes are left out: no DNS name holds them, and a Host is
+# written into every link when no base URL is set. Two Host lines arrive joined by a comma.
+HOST = re.compile(r"(?:[A-Za-z0-9._~-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
+FORMAT = "<any(atom, rss, json):fmt>"
+#: The URL space (README, "URLs"); every route is answered from :class:`~feeds.render.documents.Publisher`.
+ROUTES = (
+    "/",
+    "/feeds.opml",
+    "/favicon.ico",
+    "/static/<name>",
+    f"/feeds/<path:feed>.{FORMAT}",  # archive pages and ISO-code redirects too
+    "/articles/<slug>",
+    "/countries/<slug>",
+    "/topics/<slug>",
+)
+
+
+class Prepared(Response):
+    """A response whose headers :func:`respond` made complete, sent as they are (Werkzeug's own
+    pass would drop Last-Modified from a 304, and add a Content-Type to it)."""
+
+    default_mimetype = None
+
+    def get_wsgi_headers(self, environ: Any) -> Any:
+        return self.headers
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -32,6 +59,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         settings.data_dir,
         PublishOptions(entry_limit=settings.entry_limit, max_age=settings.max_age, hub=settings.websub_hub),
         reload_interval=settings.reload_interval,
+        cache_bytes=settings.cache_bytes,
         base_url=settings.base_url,
         cache_dir=settings.cache_dir,
     )
@@ -45,6 +73,15 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     def base_url() -> str:
         return settings.base_url or base_url_of(request.environ)
 
+    @app.before_request
+    def check_request() -> Response | None:
+        host = request.environ.get("HTTP_HOST")
+        if host and not HOST.fullmatch(host):
+            return _plain(400, "Bad request: the Host header is not a valid host[:port].\n")
+        if len(request.path) > MAX_PATH or "\x00" in request.path:
+            return _plain(400, "Bad request: the path is too long or contains NUL.\n")
+        return None
+
     @app.get("/healthz")
     def healthz() -> Response:
         site = live.version.loaded.site
@@ -55,43 +92,55 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             "version": site.version,
             "updated": site.updated.isoformat(),
             "errors": errors,
+            # of the worker process that answers
+            "cache_bytes": live.cache_bytes,
+            "renders": live.renders,
         }
         response = app.json.response(body)
         response.headers["Cache-Control"] = "no-store"
         return response
 
-    @app.get("/", defaults={"path": ""})
-    @app.get("/<path:path>")
-    def document(path: str) -> Response:
-        full = "/" + path
-        if len(full) > MAX_PATH or "\x00" in full:
-            return _plain(400, "Bad request: the path is too long or contains NUL.\n")
+    def document(**_parts: str) -> Response:
+        path = request.path
+        query = None
         if request.query_string:
             if len(request.query_string) > MAX_QUERY:
                 return _plain(400, f"Bad request: the query is longer than {MAX_QUERY} bytes.\n")
+            args = request.args.to_dict()
+            limit = args.get("limit", "0")
+            if not limit.isascii():  # "²".isdigit(), and int() reads Arabic-Indic digits
+                return _plain(400, f"Bad request: limit must be a whole number from 1 to {MAX_LIMIT}, not {limit!r}.\n")
             try:
-                query = live.publisher(base_url()).query(request.args.to_dict())
+                query = live.publisher(base_url()).query(args)
             except ValueError as exc:
                 return _plain(400, f"Bad request: {exc}.\n")
-            found = live.get(base_url(), full, query)
+            found = live.get(base_url(), path, query)
             if found is None:
                 return _plain(404, "Filters apply to feeds only, e.g. /feeds/all.atom?country=fr&topic=strikes\n")
             if isinstance(found, Rendered):  # never pinged: no hub, and rel=self names the filtered URL
-                return _serve(found, settings, base_url() + full + query.canonical(), subscribed=False)
+                return _serve(found, settings, base_url() + path + query.canonical(), subscribed=False)
         else:
-            found = live.get(base_url(), full)
+            found = live.get(base_url(), path)
         if isinstance(found, Redirect):
-            response = Response(status=301, headers={"Location": found.location})
+            location = found.location + (query.canonical() if query else "")  # readers keep a 301
+            response = Response(status=301, headers={"Location": location})
             response.headers["Cache-Control"] = f"public, max-age={settings.max_age}"
             return response
         if found is None:
-            page = live.publisher(base_url()).not_found(f"There is no page at {full}.")
-            response = Response(page, status=404, content_type="text/html; charset=utf-8")
-            response.headers["Cache-Control"] = "no-cache"
-            return response
-        return _serve(found, settings, base_url() + full)
+            return not_found()
+        return _serve(found, settings, base_url() + path)
 
-    app.wsgi_app = FastPath(app.wsgi_app, live, settings)  # type: ignore[method-assign]
+    app.url_map.merge_slashes = False  # /feeds//all.atom is not a feed: 404, not a redirect
+    for rule in ROUTES:
+        app.add_url_rule(rule, view_func=document, endpoint="document", methods=["GET"])
+
+    @app.errorhandler(404)
+    def not_found(_error: object = None) -> Response:
+        page = live.publisher(base_url()).not_found(f"There is no page at {request.path}.")
+        response = Response(page, status=404, content_type="text/html; charset=utf-8")
+        response.headers["Cache-Control"] = "no-cache"
+        return response
+
     return app
 
 
@@ -102,11 +151,7 @@ def _plain(status: int, text: str) -> Response:
 def _serve(doc: Rendered, settings: Settings, self_url: str, subscribed: bool = True) -> Response:
     hub, self_url = _links(settings.websub_hub, self_url, subscribed)
     status, headers, body = respond(doc, request.headers, settings.max_age, hub, self_url)
-    response = Response(body, status=status)
-    response.headers.clear()
-    for key, value in headers:
-        response.headers[key] = value
-    return response
+    return Prepared(body, status=status, headers=headers)
 
 
 def _links(hub: str | None, self_url: str, subscribed: bool) -> tuple[str | None, str]:
@@ -121,33 +166,3 @@ def base_url_of(environ: dict[str, Any]) -> str:
     """``scheme://host`` of a request, as every link on this host is written."""
     host = environ.get("HTTP_HOST") or f"{environ.get('SERVER_NAME', 'localhost')}:{environ.get('SERVER_PORT', '80')}"
     return f"{environ.get('wsgi.url_scheme', 'http')}://{host}"
-
-
-_STATUS = {200: "200 OK", 304: "304 Not Modified"}
-
-
-class FastPath:
-    """WSGI middleware answering GET/HEAD of an already rendered document without Flask.
-
-    Pollers fetch the same few feeds over and over; once a document is rendered, answering it
-    is a dictionary lookup and a few header strings (same :func:`respond` as the Flask view).
-    Anything else (queries, redirects, 404s, health) goes to the Flask app.
-    """
-
-    def __init__(self, app: Any, live: Live, settings: Settings) -> None:
-        self.app = app
-        self.live = live
-        self.settings = settings
-
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
-        method = environ.get("REQUEST_METHOD")
-        path = environ.get("PATH_INFO") or "/"
-        if (method == "GET" or method == "HEAD") and not environ.get("QUERY_STRING") and len(path) <= MAX_PATH:
-            base = self.settings.base_url or base_url_of(environ)
-            doc = self.live.cached(base, path)
-            if doc is not None:
-                hub, self_url = _links(self.settings.websub_hub, base + path, True)
-                status, headers, body = respond(doc, EnvironHeaders(environ), self.settings.max_age, hub, self_url)
-                start_response(_STATUS[status], headers)
-                return [body] if method == "GET" else []
-        return self.app(environ, start_response)

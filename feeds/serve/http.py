@@ -1,17 +1,16 @@
-"""HTTP semantics of serving one rendered document, free of any web framework.
+"""HTTP semantics of serving one rendered document, through Werkzeug's header helpers.
 
 :func:`respond` decides status, headers and body from the request headers: content coding
 by ``Accept-Encoding`` q-values, the media type (a browser opening a feed gets the same bytes
-as ``application/xml``), validators and conditional requests (RFC 9110). The Flask view and
-the WSGI fast path in :mod:`feeds.serve.app` both call it, so they answer identically.
+as ``application/xml``), validators and conditional requests (RFC 9110).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from email.utils import parsedate_to_datetime
 from functools import lru_cache
 from typing import Protocol
+
+from werkzeug.http import parse_accept_header, parse_date, parse_etags, quote_etag, unquote_etag
 
 from feeds.serve.live import Rendered
 
@@ -20,50 +19,21 @@ ARCHIVE_MAX_AGE = 30 * 24 * 3600
 XML_FEED_TYPES = ("application/atom+xml", "application/rss+xml")
 BROWSER_XML = "application/xml; charset=utf-8"
 CSP = "default-src 'self'"
+# A feed opened in a browser needs its CSS stylesheet and nothing else.
+BROWSER_XML_CSP = "default-src 'none'; style-src 'self'"
+# The first of equal q-values wins: br is the smallest. x-gzip is gzip (RFC 9110 8.4.1.3).
+CODINGS = ("br", "gzip", "x-gzip", "identity")
 
 
 class Headers(Protocol):
     def get(self, key: str, default: str | None = None) -> str | None: ...
 
 
-class EnvironHeaders:
-    """Request headers read straight from a WSGI environ."""
-
-    __slots__ = ("environ",)
-
-    def __init__(self, environ: Mapping[str, object]) -> None:
-        self.environ = environ
-
-    def get(self, key: str, default: str | None = None) -> str | None:
-        return self.environ.get("HTTP_" + key.upper().replace("-", "_"), default)  # type: ignore[return-value]
-
-
 @lru_cache(maxsize=256)
 def choose_coding(accept: str | None) -> str:
     """Pick br, gzip or identity from Accept-Encoding, honouring q-values (RFC 9110 12.5.3)."""
-    if not accept:
-        return "identity"
-    q: dict[str, float] = {}
-    for part in accept.split(","):
-        name, _, params = part.strip().partition(";")
-        name = name.strip().lower()
-        weight = 1.0
-        for param in params.split(";"):
-            key, _, value = param.strip().partition("=")
-            if key.strip().lower() == "q":
-                try:
-                    weight = float(value)
-                except ValueError:
-                    weight = 0.0
-        if name:
-            q[name] = weight
-    star = q.get("*")
-    best, best_q = "identity", q.get("identity", star if star is not None and star > 0 else 1.0)
-    for coding in ("gzip", "br"):  # later wins a tie: br is smaller
-        weight = q.get(coding, star or 0.0)
-        if weight > 0 and weight >= best_q:
-            best, best_q = coding, weight
-    return best
+    best = parse_accept_header(accept).best_match(CODINGS, "identity")
+    return "gzip" if best == "x-gzip" else best
 
 
 def is_browser_navigation(headers: Headers) -> bool:
@@ -83,22 +53,10 @@ def is_browser_navigation(headers: Headers) -> bool:
 def not_modified(etag: str, doc: Rendered, headers: Headers) -> bool:
     inm = headers.get("If-None-Match")
     if inm is not None:  # If-None-Match wins over If-Modified-Since (RFC 9110 13.2.2)
-        if inm == etag:
-            return True
-        tags = [t.strip() for t in inm.split(",")]
-        return "*" in tags or etag in tags or f"W/{etag}" in tags
-    ims = headers.get("If-Modified-Since")
-    if ims:
-        if ims == doc.last_modified_http:
-            return True
-        try:
-            since = parsedate_to_datetime(ims)
-        except (TypeError, ValueError):
-            return False
-        if since.tzinfo is None:
-            return False
-        return doc.last_modified.replace(microsecond=0) <= since
-    return False
+        # weak comparison (RFC 9110 13.1.2); a poller replaying the tag it got is the usual case
+        return inm == etag or parse_etags(inm).contains_weak(unquote_etag(etag)[0])
+    since = parse_date(headers.get("If-Modified-Since"))
+    return since is not None and doc.last_modified.replace(microsecond=0) <= since
 
 
 def respond(
@@ -136,7 +94,7 @@ def _made(
     if navigation:
         # The same bytes; browsers render application/xml through the feed's CSS stylesheet.
         # A strong ETag names one representation (RFC 9110 8.8.3), so this one has its own.
-        media_type, etag = BROWSER_XML, f'{etag[:-1]}-xml"'
+        media_type, etag = BROWSER_XML, quote_etag(unquote_etag(etag)[0] + "-xml")
     out = [
         ("ETag", etag),
         ("Last-Modified", doc.last_modified_http),
@@ -149,6 +107,8 @@ def _made(
     if doc.kind == "page":
         out.append(("Content-Security-Policy", CSP))
         out.append(("Referrer-Policy", "strict-origin-when-cross-origin"))
+    elif navigation:
+        out.append(("Content-Security-Policy", BROWSER_XML_CSP))
     if self_url and doc.kind == "feed":  # WebSub discovery (4): rel=hub only where pings come
         out.append(("Link", (f'<{hub}>; rel="hub", ' if hub else "") + f'<{self_url}>; rel="self"'))
     # A 304 carries no representation metadata but what guides caches (RFC 9110 15.4.5).

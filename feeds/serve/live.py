@@ -2,8 +2,8 @@
 
 A version is immutable: a request takes the current :class:`Version` once and uses it to
 the end, so a response is wholly the old data or wholly the new. Rendered bytes (and their
-compressed variants) are cached per version, base URL and path in a bounded LRU, so an
-unchanged feed is rendered once and compressed once.
+compressed variants) are cached per version, base URL and path in an LRU bounded in bytes, so
+an unchanged feed is rendered once and compressed once.
 """
 
 from __future__ import annotations
@@ -13,11 +13,15 @@ import logging
 import os
 import stat
 import threading
+import weakref
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from email.utils import format_datetime
+from operator import attrgetter
 from pathlib import Path
+
+from werkzeug.http import http_date, quote_etag
 
 from feeds.model import Diagnostic, Location, Severity
 from feeds.pipeline.load import DataError, Loaded, load
@@ -46,8 +50,14 @@ class Rendered:
     last_modified_http: str = ""
 
     def __post_init__(self) -> None:
-        self.etag = '"' + hashlib.sha256(self.body).hexdigest()[:32] + '"'
-        self.last_modified_http = format_datetime(self.last_modified, usegmt=True)
+        self.etag = quote_etag(hashlib.sha256(self.body).hexdigest()[:32])
+        self.last_modified_http = http_date(self.last_modified)
+
+    @property
+    def charge(self) -> int:
+        """Bytes it is counted for in the cache: the body, as much again for its compressed
+        variants (made later, each smaller than the body), and the headers of a few shapes."""
+        return 2 * len(self.body) + 8192
 
     def variant(self, coding: str) -> tuple[bytes, str]:
         """Body and ETag for ``identity``, ``gzip`` or ``br``; each coding has its own ETag."""
@@ -58,7 +68,7 @@ class Rendered:
             return made
         with self._lock:
             if coding not in self._variants:
-                self._variants[coding] = (compress(self.body, coding), f'{self.etag[:-1]}-{coding}"')
+                self._variants[coding] = (compress(self.body, coding), quote_etag(f"{self.etag[1:-1]}-{coding}"))
             return self._variants[coding]
 
 
@@ -70,26 +80,35 @@ class Version:
 
 
 class LRU:
-    """A small thread-safe LRU map with a fixed number of entries."""
+    """A thread-safe LRU map holding values whose weights add up to at most ``limit``."""
 
-    def __init__(self, size: int) -> None:
-        self.size = size
+    def __init__(self, limit: int, weigh: Callable[[object], int] = lambda _value: 1) -> None:
+        self.limit = limit
+        self.weight = 0
+        self._weigh = weigh
         self._data: OrderedDict = OrderedDict()
         self._lock = threading.Lock()
 
     def get(self, key):
         with self._lock:
-            value = self._data.get(key)
-            if value is not None:
-                self._data.move_to_end(key)
-            return value
+            found = self._data.get(key)
+            if found is None:
+                return None
+            self._data.move_to_end(key)
+            return found[0]
 
     def put(self, key, value) -> None:
+        weight = self._weigh(value)
         with self._lock:
-            self._data[key] = value
-            self._data.move_to_end(key)
-            while len(self._data) > self.size:
-                self._data.popitem(last=False)
+            old = self._data.pop(key, None)
+            if old is not None:
+                self.weight -= old[1]
+            if weight > self.limit:  # would evict everything, and still not fit
+                return
+            self._data[key] = (value, weight)
+            self.weight += weight
+            while self.weight > self.limit:
+                self.weight -= self._data.popitem(last=False)[1][1]
 
     def __len__(self) -> int:
         return len(self._data)
@@ -152,7 +171,7 @@ class Live:
         options: PublishOptions,
         *,
         reload_interval: float = 2.0,
-        cache_size: int = 4096,
+        cache_bytes: int = 256 * 2**20,
         base_url: str | None = None,
         cache_dir: Path | None = None,
     ):
@@ -161,8 +180,14 @@ class Live:
         self.options = options
         self.base_url = base_url  # needed to name feed URLs to a WebSub hub
         self.reload_interval = reload_interval
-        self.cache = LRU(cache_size)
-        self.by_inputs = LRU(cache_size)  # the same Rendered, by a digest of its inputs
+        # Filtered feeds, and documents for another Host than the site's own (the configured base
+        # URL, else the first Host asked for), share an eighth: they are as many as clients care
+        # to ask for, and never evict the site's own documents.
+        self.own_base = base_url
+        self.cache = LRU(cache_bytes - cache_bytes // 8, attrgetter("charge"))
+        self.other_cache = LRU(cache_bytes // 8, attrgetter("charge"))
+        # The same Rendered, by a digest of its inputs, for as long as a cache above holds it.
+        self.by_inputs: weakref.WeakValueDictionary[bytes, Rendered] = weakref.WeakValueDictionary()
         self.publishers = LRU(16)
         self.renders = 0  # documents rendered, for tests and metrics
         self.reload_error: str | None = None
@@ -302,7 +327,10 @@ class Live:
     def get(self, base_url: str, path: str, query: FeedQuery | None = None) -> Rendered | Redirect | None:
         version = self.version  # one version for the whole request
         key = (version.loaded.site.version, base_url, path, query)
-        hit = self.cache.get(key)
+        if self.own_base is None:
+            self.own_base = base_url
+        cache = self.cache if query is None and base_url == self.own_base else self.other_cache
+        hit = cache.get(key)
         if hit is not None:
             return hit
         publisher = self.publisher(base_url, version)
@@ -316,14 +344,14 @@ class Live:
         if rendered is None:
             rendered = self.render(found)
             if inputs is not None:
-                self.by_inputs.put(inputs, rendered)
-        self.cache.put(key, rendered)
+                self.by_inputs[inputs] = rendered
+        cache.put(key, rendered)
         return rendered
 
-    def cached(self, base_url: str, path: str) -> Rendered | None:
-        """The rendered document at ``path`` of the current version if it is in the cache."""
-        hit = self.cache.get((self.version.loaded.site.version, base_url, path, None))
-        return hit if isinstance(hit, Rendered) else None
+    @property
+    def cache_bytes(self) -> int:
+        """What the rendered documents in the caches are counted for (:attr:`Rendered.charge`)."""
+        return self.cache.weight + self.other_cache.weight
 
     def render(self, document: Document) -> Rendered:
         self.renders += 1
