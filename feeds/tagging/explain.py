@@ -27,7 +27,7 @@ def explain_article(loaded: Loaded, query: str) -> str | None:
     entry = next(e for e in loaded.entries if e.location == article.location)
     tags = loaded.tagger.tag(entry.title, entry.summary)
     model = loaded.tagger.model
-    scores = model.probabilities(entry.title, entry.summary) if model else {}
+    scores = loaded.tagger.model_scores(entry.title, entry.summary)
     lines = [article.title, f"  id: {article.id}", f"  at: {article.location}", ""]
 
     def name(kind: str, value: str) -> str:

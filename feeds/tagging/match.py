@@ -44,6 +44,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from itertools import chain
 
 from feeds.slug import fold, slugify
 from feeds.tagging.gazetteer import Country, Gazetteer, TaggingDataError
@@ -204,6 +205,7 @@ class Tagger:
         self._summary_min = settings.summary_min
         self._topic_order = {topic.slug: index for index, topic in enumerate(topics)}
         self._cache: dict[str, tuple[Word, ...]] = {}
+        self._lows: dict[str, tuple[str, ...]] = {}  # the same tokens' lower-case words, for the model
         self._cold: set[str] = set()  # white-space tokens without any known first word
         # The others: (position in the token, word, entry of the word alone, words that may follow it,
         # plain topic hits) for each word that starts a phrase.
@@ -241,12 +243,21 @@ class Tagger:
         """The words of ``text`` (see the module docstring, step 1)."""
         return self._flatten(self._raw(text))
 
+    def lows(self, text: str) -> list[str]:
+        """The folded lower-case words of ``text``, as the topic model reads them."""
+        return [word[0] for word in self.words(text) if word[0]]
+
+    def model_scores(self, title: str, summary: str) -> dict[str, float]:
+        """The topic model's probability of each topic for an article (empty without a model)."""
+        return self.model.probabilities(self.lows(title), self.lows(summary)) if self.model else {}
+
     def _raw(self, text: str) -> list[str]:
         """White-space tokens of ``text`` (NFC-normalised, so that accents fold the same way)."""
         if not text.isascii() and not unicodedata.is_normalized("NFC", text):
             text = unicodedata.normalize("NFC", text)
         if len(self._cache) > _CACHE_LIMIT:
             self._cache.clear()
+            self._lows.clear()
             self._cold.clear()
             self._plans.clear()
         return text.split()
@@ -284,6 +295,7 @@ class Tagger:
             words[-1] = (low, text, orig, raw[position:] + " ")
         result = tuple(words)
         self._cache[raw] = result
+        self._lows[raw] = tuple(word[0] for word in result if word[0])
         first, entries, nexts, simple = self._first, self._entries, self._nexts, self._simple
         plan = tuple(
             (k, word, entries.get(word[0]), nexts.get(word[0]), simple.get(word[0]))
@@ -307,7 +319,10 @@ class Tagger:
         minimum = self._summary_min
         topics = [slug for slug, weight in weights.items() if weight >= minimum]
         if self.model is not None:
-            topics = self.model.combine(topics, title, summary)
+            # every token was split (and its words kept) by the scans above
+            get = self._lows.__getitem__
+            head = list(chain.from_iterable(map(get, article.title)))
+            topics = self.model.combine(topics, head, list(chain.from_iterable(map(get, article.summary))))
         weak = () if len(topics) == len(weights) else tuple((t, w) for t, w in weights.items() if w < minimum)
         if len(topics) > 1:
             topics.sort(key=self._topic_order.__getitem__)

@@ -16,34 +16,27 @@ from __future__ import annotations
 
 import json
 import math
-import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import repeat
 from pathlib import Path
 
-from feeds.slug import fold
 from feeds.tagging.gazetteer import TaggingDataError
 
 FORMAT = "feeds topic model"
 VERSION = 1
-_TOKEN = re.compile(r"[a-z0-9]+")
 
 
-def tokens(text: str) -> list[str]:
-    """Folded lower-case words of two letters or more."""
-    return [word for word in _TOKEN.findall(fold(text).lower()) if len(word) > 1]
-
-
-def features(title: str, summary: str, *, pairs: bool, title_words: bool) -> list[str]:
-    """The feature names of an article (the same at training and at run time)."""
-    head, body = tokens(title), tokens(summary)
-    out = head + body
+def features(head: Sequence[str], body: Sequence[str], *, pairs: bool, title_words: bool) -> list[str]:
+    """The feature names of an article from the words of its title and its summary (folded lower case,
+    as the tagger reads them: :meth:`feeds.tagging.match.Tagger.words`): each word, where the file
+    says so each pair of neighbouring words ("general strike") and each title word ("title:strike")."""
+    out = [*head, *body]
     if pairs:
-        out += [f"{a} {b}" for a, b in zip(head, head[1:], strict=False)]
-        out += [f"{a} {b}" for a, b in zip(body, body[1:], strict=False)]
+        out += [f"{a} {b}" for part in (head, body) for a, b in zip(part, part[1:], strict=False)]
     if title_words:
         out += ["title:" + word for word in head]
-    return out
+    return [name for name in out if name]
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,8 +50,11 @@ class TopicModel:
     veto: float | None
     pairs: bool
     title_words: bool
-    # feature -> (idf, ((topic index, idf * weight), ...)): only the non-zero weights
-    table: dict[str, tuple[float, tuple[tuple[int, float], ...]]]
+    # Per kind of feature (word, pair of words as a tuple, title word): idf squared for every feature (the
+    # vector's length), and ((topic index, idf * weight), ...) for those with a non-zero weight.
+    squares: tuple[dict, dict, dict]
+    weights: tuple[dict, dict, dict]
+    cuts: tuple[float, ...]  # the thresholds as logits
     info: dict[str, object]
 
     @classmethod
@@ -87,53 +83,78 @@ class TopicModel:
         for index, slug in enumerate(slugs):
             for name, weight in topics[slug]["weights"].items():
                 weights.setdefault(name, []).append((index, idf[name] * float(weight)))
-        table = {name: (value, tuple(weights.get(name, ()))) for name, value in idf.items()}
+        thresholds = tuple(float(topics[slug]["threshold"]) for slug in slugs)
         combine = data["combine"]
         veto = combine.get("veto")
         return cls(
             Path(path),
             slugs,
             tuple(float(topics[slug]["intercept"]) for slug in slugs),
-            tuple(float(topics[slug]["threshold"]) for slug in slugs),
+            thresholds,
             None if veto is None else float(veto),
             bool(data["features"]["pairs"]),
             bool(data["features"]["title_words"]),
-            table,
+            _by_kind({name: value * value for name, value in idf.items()}),
+            _by_kind({name: tuple(rows) for name, rows in weights.items()}),
+            tuple(map(_logit, thresholds)),
             dict(data.get("trained", {})),
         )
 
-    def probabilities(self, title: str, summary: str) -> dict[str, float]:
-        """Each topic's probability for this article."""
-        sums = self._sums(title, summary)
+    def probabilities(self, head: Sequence[str], body: Sequence[str]) -> dict[str, float]:
+        """Each topic's probability for an article, from the words of its title and summary."""
+        sums = self._sums(head, body)
         return {slug: 1 / (1 + math.exp(-z)) for slug, z in zip(self.slugs, sums, strict=True)}
 
-    def _sums(self, title: str, summary: str) -> list[float]:
-        table = self.table
-        present = [
-            table[name]
-            for name in set(features(title, summary, pairs=self.pairs, title_words=self.title_words))
-            if name in table
-        ]
-        sums = [0.0] * len(self.slugs)
-        squares = 0.0
-        for idf, weights in present:
-            squares += idf * idf
-            for index, value in weights:
-                sums[index] += value
-        scale = 1 / math.sqrt(squares) if squares else 0.0
-        return [b + s * scale for b, s in zip(self.intercepts, sums, strict=True)]
+    def _sums(self, head: Sequence[str], body: Sequence[str]) -> list[float]:
+        # The words are the tagger's cached strings (their hashes are cached too): sets and dict look-ups
+        # in C do nearly all the work.
+        words, pairs, titles = self.squares
+        names = set(head).union(body)
+        squares = sum(map(words.get, names, repeat(0.0)))
+        found = [(names, self.weights[0])]
+        if self.pairs:
+            both = set(zip(head, head[1:])).union(zip(body, body[1:]))
+            squares += sum(map(pairs.get, both, repeat(0.0)))
+            found.append((both, self.weights[1]))
+        if self.title_words:
+            title = set(head)
+            squares += sum(map(titles.get, title, repeat(0.0)))
+            found.append((title, self.weights[2]))
+        sums = list(self.intercepts)
+        if squares:
+            scale = 1 / math.sqrt(squares)
+            for present, weights in found:
+                for name in present & weights.keys():
+                    for index, value in weights[name]:
+                        sums[index] += value * scale
+        return sums
 
-    def combine(self, rule_topics: list[str], title: str, summary: str) -> list[str]:
-        """The topics after the model: those it adds (probability >= the topic's threshold), and the
-        rules' topics it does not veto."""
-        sums = self._sums(title, summary)
-        logits = {slug: z for slug, z in zip(self.slugs, sums, strict=True)}
-        veto = self.veto
-        out = [slug for slug in rule_topics if veto is None or slug not in logits or logits[slug] >= _logit(veto)]
-        for slug, z, threshold in zip(self.slugs, sums, self.thresholds, strict=True):
-            if z >= _logit(threshold) and slug not in out:
-                out.append(slug)
-        return out
+    def combine(self, rule_topics: list[str], head: Sequence[str], body: Sequence[str]) -> list[str]:
+        """The topics after the model: the rules' topics it does not veto, and those it adds
+        (probability >= the topic's threshold)."""
+        sums = self._sums(head, body)
+        out = rule_topics
+        if self.veto is not None:
+            veto = _logit(self.veto)
+            logits = dict(zip(self.slugs, sums, strict=True))
+            out = [slug for slug in rule_topics if logits.get(slug, veto) >= veto]
+        added = [slug for slug, z, cut in zip(self.slugs, sums, self.cuts, strict=True) if z >= cut and slug not in out]
+        return out + added if added else out
+
+
+def _by_kind(table: dict[str, object]) -> tuple[dict, dict, dict]:
+    """Split a table by feature name into words, pairs (as tuples of two words) and title words."""
+    words: dict = {}
+    pairs: dict = {}
+    titles: dict = {}
+    for name, value in table.items():
+        if name.startswith("title:"):
+            titles[name[6:]] = value
+        elif " " in name:
+            pairs[tuple(name.split(" ", 1))] = value
+        else:
+            words[name] = value
+    return words, pairs, titles
 
 
 def _logit(p: float) -> float:
