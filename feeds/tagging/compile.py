@@ -39,6 +39,13 @@ from feeds.tagging.match import (
 )
 from feeds.tagging.model import TopicModel
 
+_WORDS = re.compile(r"[a-z0-9]+")
+
+
+def tokens(phrase: str) -> list[str]:
+    return _WORDS.findall(fold(phrase).lower())
+
+
 #: The tables shipped with the package.
 TABLES = Path(__file__).resolve().parent / "tables"
 #: The table files, in the order they are read.
@@ -111,7 +118,7 @@ class Rules:
         return rules
 
     def _add(self, path: Path, data: dict[str, Any]) -> None:
-        known = {"fold", "primary", "person_names", "contextual", "all_caps", "stop_phrases", "topics"}
+        known = {"fold", "primary", "person_names", "contextual", "all_caps", "stop_phrases", "topics", "passing"}
         for name in data:
             if name not in known:
                 raise TaggingDataError(path, _line(path, name), f"unknown section [{name}]")
@@ -129,6 +136,7 @@ class Rules:
             ("person_names", ("aliases", "given_names", "surnames", "common_words")),
             ("all_caps", ("ambiguous_abbreviations",)),
             ("topics", ("month_words", "month_markers")),
+            ("passing", ("before", "hyphenated")),
         ):
             table = _table(path, data, section)
             for key in keys:
@@ -171,6 +179,8 @@ class Rules:
             known_words=self.words("person_names.common_words"),
             month_markers=self.words("topics.month_markers"),
             summary_min=self.summary_min,
+            passing_before=frozenset(" ".join(tokens(phrase)) for phrase in self.lists.get("passing.before", [])),
+            passing_after=self.words("passing.hyphenated"),
         )
 
 

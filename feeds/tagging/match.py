@@ -72,6 +72,8 @@ class Settings:
     known_words: frozenset[str] = frozenset()  # [person_names] common_words
     month_markers: frozenset[str] = frozenset()  # [topics]
     summary_min: int = 2  # [topics]: the weight a topic needs from the summary
+    passing_before: frozenset[str] = frozenset()  # [passing] before: folded lower-case phrases
+    passing_after: frozenset[str] = frozenset()  # [passing] hyphenated: words after "X-"
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,6 +205,8 @@ class Tagger:
         self._known_words = settings.known_words | self._first
         self._month_markers = settings.month_markers
         self._summary_min = settings.summary_min
+        self._passing_before = settings.passing_before
+        self._passing_after = settings.passing_after
         self._topic_order = {topic.slug: index for index, topic in enumerate(topics)}
         self._cache: dict[str, tuple[Word, ...]] = {}
         self._lows: dict[str, tuple[str, ...]] = {}  # the same tokens' lower-case words, for the model
@@ -318,12 +322,12 @@ class Tagger:
         self._scan("summary", article.summary, article, countries, weights, hits)
         minimum = self._summary_min
         topics = [slug for slug, weight in weights.items() if weight >= minimum]
+        weak = () if len(topics) == len(weights) else tuple((t, w) for t, w in weights.items() if w < minimum)
         if self.model is not None:
             # every token was split (and its words kept) by the scans above
             get = self._lows.__getitem__
             head = list(chain.from_iterable(map(get, article.title)))
             topics = self.model.combine(topics, head, list(chain.from_iterable(map(get, article.summary))))
-        weak = () if len(topics) == len(weights) else tuple((t, w) for t, w in weights.items() if w < minimum)
         if len(topics) > 1:
             topics.sort(key=self._topic_order.__getitem__)
         unique = tuple(dict.fromkeys(countries)) if len(countries) > 1 else tuple(countries)
@@ -451,6 +455,10 @@ class Tagger:
         if rule.person and self._is_person(field, at, size, article):
             hits.append(("country", code, text, field, _PERSON_RULE, False))
             return
+        passing = self._passing(field, at, size, article)
+        if passing:
+            hits.append(("country", code, text, field, f'{_PASSING_RULE}: "{passing}"', False))
+            return
         if rule.contextual is not None:
             code, why = article.resolve(rule.contextual)
             source = f"{source}; {why}"
@@ -459,6 +467,22 @@ class Tagger:
                 return
         countries.append(code)
         hits.append(("country", code, text, field, source, True))
+
+    def _passing(self, field: str, at: tuple[int, int], size: int, article: _Article) -> str:
+        """The words next to a country's name that make it a passing mention ("border with", "-owned"),
+        or ""."""
+        words, index = article.locate(field, at)
+        after = index + size
+        if after < len(words) and words[index + size - 1][3] == "-" and words[after][0] in self._passing_after:
+            return "-" + words[after][0]
+        before = self._passing_before
+        for length in (1, 2, 3):
+            if index - length < 0:
+                break
+            phrase = " ".join(word[0] for word in words[index - length : index])
+            if phrase in before:
+                return phrase
+        return ""
 
     def _is_person(self, field: str, at: tuple[int, int], size: int, article: _Article) -> bool:
         words, index = article.locate(field, at)
@@ -573,4 +597,5 @@ def splitter(fold_letters: Mapping[str, str]) -> Callable[[str], list[Word]]:
 
 _DATE_RULE = "tagging.toml [topics] month_words: a date, not the noun"
 _CAPS_RULE = "tagging.toml [all_caps]: an abbreviation that is also a word, in an all-caps field"
+_PASSING_RULE = "tagging.toml [passing]: a passing mention"
 _PERSON_RULE = "tagging.toml [person_names]: a person's name, not the country"

@@ -73,10 +73,8 @@ class TopicModel:
     def _parse(cls, path: Path, data: dict, known: set[str]) -> TopicModel:
         if data.get("format") != FORMAT or data.get("version") != VERSION:
             raise TaggingDataError(path, None, f'not a "{FORMAT}" version {VERSION} file')
-        topics = data["topics"]
-        unknown = sorted(set(topics) - known)
-        if unknown:
-            raise TaggingDataError(path, None, f"topics not in topics.toml: {', '.join(unknown)}")
+        # a topic dropped from the taxonomy since the model was trained is left out of it
+        topics = {slug: spec for slug, spec in data["topics"].items() if slug in known}
         slugs = tuple(topics)
         idf = {str(name): float(value) for name, value in data["idf"].items()}
         weights: dict[str, list[tuple[int, float]]] = {}
