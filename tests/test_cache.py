@@ -166,3 +166,14 @@ def test_a_bad_tags_file_is_ignored(data_dir: Path, tmp_path: Path, damage: str)
     else:
         os.chmod(target, 0o666)
     assert _tags_of(load(data_dir, cache_dir=cache).site) == expected
+
+
+def test_a_new_model_file_is_compiled_again(data_dir: Path, tmp_path: Path):
+    cache = tmp_path / "cache"
+    assert load_tagger(data_dir, cache).model is not None
+    shipped = (TABLES / "model.json").read_text("utf-8")
+    (data_dir / "model.json").write_text(
+        shipped.replace('"version": 1', '"version": 1, "note": "retrained"', 1), "utf-8"
+    )
+    assert load_tagger(data_dir, cache).model.path == data_dir / "model.json"
+    assert len(_pickles(cache)) == 2

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import math
 import tomllib
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
+
+from feeds.cli import main
 
 from feeds.tagging.compile import compile_tables
 from feeds.tagging.evaluate import evaluate, format_report, labelled_articles
@@ -18,7 +23,7 @@ LABELLED = ROOT / "feeds" / "tagging" / "corpus" / "dev.toml"
 
 @pytest.fixture(scope="module")
 def tagger() -> Tagger:
-    """The rules alone (the model's part is tested in test_model.py)."""
+    """The rules alone (the model's part is tested at the end)."""
     return compile_tables(DATA, model=False)
 
 
@@ -545,3 +550,94 @@ def test_evaluation_meets_thresholds(combined: Tagger, part: str) -> None:
     assert report.countries.f1 >= countries_f1, text
     assert report.topics.f1 >= topics_f1, text
     assert "Per topic:" in text and "strikes" in text
+
+
+# ---------------------------------------------------------------- the topic model and the CLI
+
+
+def _model(tmp_path: Path, weights: dict[str, float], *, threshold: float = 0.5, veto: float | None = None) -> Path:
+    """A hand-made model.json in a data directory: one topic, climate, learned from the words given."""
+    document = {
+        "format": "feeds topic model",
+        "version": 1,
+        "trained": {"examples": 3, "folds": 5, "cv_f1": {"rules": 0.5, "model": 0.5, "combined": 0.6}},
+        "features": {"pairs": False, "title_words": False, "min_df": 2},
+        "combine": {"rule": "union", "veto": veto},
+        "idf": {word: 1.0 for word in [*weights, "the"]},
+        "topics": {"climate": {"intercept": -3.0, "threshold": threshold, "weights": weights}},
+    }
+    path = tmp_path / "model.json"
+    path.write_text(json.dumps(document), "utf-8")
+    return path
+
+
+def test_the_model_adds_a_topic_the_rules_missed(tmp_path: Path) -> None:
+    _model(tmp_path, {"glacier": 8.0})
+    tagger = compile_tables(tmp_path, DATA)
+    assert tagger.tag("Peru: the glacier is gone", "").topics == ("climate",)
+    assert tagger.tag("Peru: the village is gone", "").topics == ()
+    # sigmoid(-3 + 8 / sqrt(2)), with unit-length idf weights over "the" and "glacier"
+    assert tagger.model_scores("the glacier", "")["climate"] == pytest.approx(1 / (1 + math.exp(3 - 8 / math.sqrt(2))))
+
+
+def test_the_model_can_veto_a_rule_topic(tmp_path: Path) -> None:
+    _model(tmp_path, {"glacier": 8.0}, veto=0.2)
+    assert compile_tables(tmp_path, DATA, model=False).tag("Climate crisis deepens", "").topics == ("climate",)
+    assert compile_tables(tmp_path, DATA).tag("Climate crisis deepens", "").topics == ()  # p = 0.05 < 0.2
+    assert compile_tables(tmp_path, DATA).tag("Climate crisis: the glacier melts", "").topics == ("climate",)
+
+
+@pytest.mark.parametrize("text", ["not json", '{"format": "feeds topic model", "version": 99}', '{"format": 1}'])
+def test_a_bad_model_file_names_the_file(tmp_path: Path, text: str) -> None:
+    (tmp_path / "model.json").write_text(text, "utf-8")
+    with pytest.raises(TaggingDataError) as error:
+        compile_tables(tmp_path, DATA)
+    assert error.value.path == str(tmp_path / "model.json")
+
+
+def test_the_shipped_model_is_readable_and_versioned() -> None:
+    document = json.loads((DATA / "model.json").read_text("utf-8"))
+    assert document["format"] == "feeds topic model" and document["version"] == 1
+    assert document["trained"]["examples"] >= 500 and set(document["trained"]["cv_f1"]) == {
+        "rules",
+        "model",
+        "combined",
+    }
+    assert set(document["topics"]) <= {topic.slug for topic in compile_tables(DATA).topics}
+
+
+def test_explain_shows_the_rule_with_its_file_and_the_model(data_dir: Path) -> None:
+    _model(data_dir, {"pension": 8.0})
+    result = CliRunner().invoke(main, ["explain", "--data-dir", str(data_dir), "Struggle Must Advance"])
+    assert result.exit_code == 0, result.output
+    assert "rule: matched 'France' in the title: pycountry name" in result.output
+    assert "tables/topics.toml [pensions]" in result.output
+    assert f"model: 0." in result.output and f"({data_dir.name}/model.json)" in result.output
+
+
+def test_evaluate_scores_each_part(data_dir: Path) -> None:
+    for part, count in (("dev", len(labelled_articles("dev"))), ("test", len(labelled_articles("test")))):
+        result = CliRunner().invoke(main, ["evaluate", "--data-dir", str(data_dir), "--part", part, "--no-misses"])
+        assert result.exit_code == 0, result.output
+        assert f"Part: {part}" in result.output and f"Labelled articles: {count}" in result.output
+        assert "Per topic:" in result.output and "cross-validated" in result.output
+        assert "Misses" not in result.output
+    both = CliRunner().invoke(main, ["evaluate", "--data-dir", str(data_dir), "--part", "all", "--no-misses"])
+    assert f"Labelled articles: {len(labelled_articles('all'))}" in both.output
+
+
+def test_train_learns_from_the_corpus_and_the_editors_corrections(data_dir: Path) -> None:
+    pytest.importorskip("sklearn")
+    listing = data_dir / "articles.txt"
+    listing.write_text(
+        "Farmers block the ring road\n@topics: +protests\n\nTractors closed the city.\n\n" + listing.read_text("utf-8"),
+        "utf-8",
+    )
+    result = CliRunner().invoke(main, ["train", "--data-dir", str(data_dir), "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)
+    assert summary["from_listing"] == 1 and summary["examples"] == len(labelled_articles("dev")) + 1
+    assert 0 < summary["cv_f1"]["model"] <= 1 and summary["cv_f1"]["combined"] >= summary["cv_f1"]["rules"]
+    written = json.loads((data_dir / "model.json").read_text("utf-8"))
+    assert written["trained"] == {key: value for key, value in summary.items() if key != "out"}
+    assert compile_tables(data_dir, DATA).model is not None

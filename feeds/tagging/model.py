@@ -111,7 +111,7 @@ class TopicModel:
         squares = sum(map(words.get, names, repeat(0.0)))
         found = [(names, self.weights[0])]
         if self.pairs:
-            both = set(zip(head, head[1:])).union(zip(body, body[1:]))
+            both = set(zip(head, head[1:], strict=False)).union(zip(body, body[1:], strict=False))
             squares += sum(map(pairs.get, both, repeat(0.0)))
             found.append((both, self.weights[1]))
         if self.title_words:
