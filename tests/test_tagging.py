@@ -11,7 +11,6 @@ import pytest
 from click.testing import CliRunner
 
 from feeds.cli import main
-
 from feeds.tagging.compile import compile_tables
 from feeds.tagging.evaluate import evaluate, format_report, labelled_articles
 from feeds.tagging.match import Tagger, TaggingDataError
@@ -612,7 +611,7 @@ def test_explain_shows_the_rule_with_its_file_and_the_model(data_dir: Path) -> N
     assert result.exit_code == 0, result.output
     assert "rule: matched 'France' in the title: pycountry name" in result.output
     assert "tables/topics.toml [pensions]" in result.output
-    assert f"model: 0." in result.output and f"({data_dir.name}/model.json)" in result.output
+    assert "model: 0." in result.output and f"({data_dir.name}/model.json)" in result.output
 
 
 def test_evaluate_scores_each_part(data_dir: Path) -> None:
