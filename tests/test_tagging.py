@@ -640,3 +640,48 @@ def test_train_learns_from_the_corpus_and_the_editors_corrections(data_dir: Path
     written = json.loads((data_dir / "model.json").read_text("utf-8"))
     assert written["trained"] == {key: value for key, value in summary.items() if key != "out"}
     assert compile_tables(data_dir, DATA).model is not None
+
+
+# ---------------------------------------------------------------- passing mentions
+
+
+@pytest.mark.parametrize(
+    ("title", "summary", "expected"),
+    [
+        ("Kenya: Nairobi nurses strike", "Unlike in Uganda, the nurses won a raise.", ("KE",)),
+        ("Niger: fuel runs short", "The government says the border closure with Benin has cut supplies.", ("NE",)),
+        ("Cobalt miners strike", "Workers at a Chinese-owned mine near Kolwezi walked out.", ("CD",)),
+        ("Vietnam's exports surge", "Factories rushed shipments before new US tariffs took effect.", ("VN",)),
+        ("Jordan: protest dispersed", "Police in Amman beat protesters outside the Israeli embassy.", ("JO",)),
+        ("Climate talks stall", "Delegates said the Paris agreement targets are out of reach.", ()),
+        ("Vatican pension cuts", "The American-born pope approved the cuts.", ("VA",)),
+    ],
+)
+def test_passing_mentions_do_not_tag(tagger: Tagger, title: str, summary: str, expected: tuple[str, ...]) -> None:
+    assert countries(tagger, title, summary) == expected
+
+
+def test_a_leaders_surname_alone_is_the_person(tagger: Tagger) -> None:
+    summary = "Prime Minister Luís Montenegro's coalition came first. Montenegro said he would govern alone."
+    assert countries(tagger, "Portugal votes", summary) == ("PT",)
+    assert countries(tagger, "Montenegro votes", "Voters in Podgorica went to the polls.") == ("ME",)
+
+
+def test_a_name_that_folds_to_a_word_needs_its_accents(tagger: Tagger) -> None:
+    assert countries(tagger, "Store Workers Walk Out", "") == ()
+    assert countries(tagger, "Støre Wins a Second Term", "") == ("NO",)
+
+
+@pytest.mark.parametrize(
+    ("title", "summary", "expected"),
+    [
+        ("TUC calls a day of action", "Unions marched in London.", ("GB",)),
+        ("TUC joins the general strike", "The NLC and TUC shut down Abuja.", ("NG",)),
+        ("Live: De Wever's 'Arizona' budget agreed", "Belgium's coalition parties reached a deal.", ("BE",)),
+        ("Arizona miners vote on contract", "Steelworkers at the Morenci mine began voting.", ("US",)),
+    ],
+)
+def test_a_name_shared_by_several_countries_is_read_from_the_text(
+    tagger: Tagger, title: str, summary: str, expected: tuple[str, ...]
+) -> None:
+    assert countries(tagger, title, summary) == expected

@@ -84,7 +84,7 @@ def compile_tables(data_dir: Path, shipped_dir: Path = TABLES, *, model: bool = 
     same = Path(data_dir).resolve() == Path(shipped_dir).resolve()
     rules = Rules.read(_layers("tagging.toml", data_dir, shipped_dir, same))
     gazetteer = Gazetteer.load(_layers("countries.toml", data_dir, shipped_dir, same), rules.primary)
-    builder = _Builder(rules.fold)
+    builder = _Builder(rules.fold, rules.words("fold.keep_accents"))
     topics = builder.add_topics(_layers("topics.toml", data_dir, shipped_dir, same))
     builder.add_countries(gazetteer, rules)
     builder.add_topic_rules(rules)
@@ -122,6 +122,9 @@ class Rules:
         for name in data:
             if name not in known:
                 raise TaggingDataError(path, _line(path, name), f"unknown section [{name}]")
+        self.lists.setdefault("fold.keep_accents", []).extend(
+            _words(path, _table(path, data, "fold"), "fold", "keep_accents")
+        )
         letters = _table(path, _table(path, data, "fold"), "letters", "fold")
         if not all(isinstance(v, str) and len(k) == 1 and len(v) == 1 for k, v in letters.items()):
             raise TaggingDataError(path, _line(path, "letters"), "[fold] letters must map one letter to one")
@@ -136,7 +139,7 @@ class Rules:
             ("person_names", ("aliases", "given_names", "surnames", "common_words")),
             ("all_caps", ("ambiguous_abbreviations",)),
             ("topics", ("month_words", "month_markers")),
-            ("passing", ("before", "hyphenated")),
+            ("passing", ("before", "after", "hyphenated")),
         ):
             table = _table(path, data, section)
             for key in keys:
@@ -180,7 +183,8 @@ class Rules:
             month_markers=self.words("topics.month_markers"),
             summary_min=self.summary_min,
             passing_before=frozenset(" ".join(tokens(phrase)) for phrase in self.lists.get("passing.before", [])),
-            passing_after=self.words("passing.hyphenated"),
+            passing_after=self.words("passing.after"),
+            passing_hyphenated=self.words("passing.hyphenated"),
         )
 
 
@@ -206,7 +210,8 @@ def _words(path: Path, table: dict[str, Any], section: str, key: str) -> list[st
 class _Builder:
     """Compiles the tables into the tagger's lookup dict: folded lower-case phrase -> :class:`Entry`."""
 
-    def __init__(self, fold_letters: dict[str, str]) -> None:
+    def __init__(self, fold_letters: dict[str, str], keep_accents: frozenset[str] = frozenset()) -> None:
+        self.keep_accents = keep_accents
         self.entries: dict[str, Entry] = {}
         self._split = splitter(fold_letters)
 
@@ -230,7 +235,7 @@ class _Builder:
                 return  # a pycountry name that cannot appear as one phrase
         else:
             key, words = self.checked_key(path, phrase, "phrase")
-        rule = replace(rule, checks=_case_checks(words, exact_all))
+        rule = replace(rule, checks=_case_checks(words, exact_all, fold(phrase).lower() in self.keep_accents))
         self.entries[key] = replace(self.entries.get(key, _EMPTY), country=rule)
 
     def add_countries(self, gazetteer: Gazetteer, rules: Rules) -> None:
@@ -255,6 +260,7 @@ class _Builder:
                 person=low in persons,
                 caps_ambiguous=low in caps,
                 contextual=contextual.get(key, (None, None))[1],
+                surname=key.rsplit(" ", 1)[-1] if alias.field == "leaders" and " " in key else "",
             )
             self.add_country(alias.path, alias.text, rule, exact_all=alias.field == "abbreviations")
         for key, (alias, context) in contextual.items():  # contextual aliases not listed anywhere else
@@ -373,16 +379,19 @@ def _with_rule(topics: tuple[TopicRule, ...], rule: TopicRule) -> tuple[TopicRul
     return topics
 
 
-def _case_checks(words: list, exact_all: bool) -> tuple[tuple[int, bool, str], ...]:
-    """Per word of a phrase: exact (an acronym, or an abbreviation) or capitalised, as written in the data."""
+def _case_checks(words: list, exact_all: bool, accents: bool = False) -> tuple[tuple[int, int, str], ...]:
+    """Per word of a phrase, how it must appear (see match._case_ok): with its accents (``accents``, for a
+    word with any), exact (an acronym, or an abbreviation), or capitalised, as written in the data."""
     checks = []
     for offset, word in enumerate(words):
         text = word[1]
         acronym = sum(map(str.isalpha, text)) >= 2 and text.isupper()
-        if exact_all or acronym:
-            checks.append((offset, True, text))
+        if accents and not word[2].isascii():
+            checks.append((offset, 2, word[2]))
+        elif exact_all or acronym:
+            checks.append((offset, 1, text))
         elif text[:1].isupper():
-            checks.append((offset, False, text))
+            checks.append((offset, 0, text))
     return tuple(checks)
 
 

@@ -73,7 +73,8 @@ class Settings:
     month_markers: frozenset[str] = frozenset()  # [topics]
     summary_min: int = 2  # [topics]: the weight a topic needs from the summary
     passing_before: frozenset[str] = frozenset()  # [passing] before: folded lower-case phrases
-    passing_after: frozenset[str] = frozenset()  # [passing] hyphenated: words after "X-"
+    passing_after: frozenset[str] = frozenset()  # [passing] after: the word after the name
+    passing_hyphenated: frozenset[str] = frozenset()  # [passing] hyphenated: words after "X-"
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,11 +138,12 @@ class Contextual:
 @dataclass(frozen=True, slots=True)
 class CountryRule:
     code: str  # "" for a stop phrase
-    checks: tuple[tuple[int, bool, str], ...]  # (word index, exact?, form): case checks
+    checks: tuple[tuple[int, int, str], ...]  # (word index, how, form): case checks (see _case_ok)
     source: str
     person: bool = False
     caps_ambiguous: bool = False
     contextual: Contextual | None = None
+    surname: str = ""  # a leader's full name: the last word, which alone then means the person here
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,6 +209,7 @@ class Tagger:
         self._summary_min = settings.summary_min
         self._passing_before = settings.passing_before
         self._passing_after = settings.passing_after
+        self._passing_hyphenated = settings.passing_hyphenated
         self._topic_order = {topic.slug: index for index, topic in enumerate(topics)}
         self._cache: dict[str, tuple[Word, ...]] = {}
         self._lows: dict[str, tuple[str, ...]] = {}  # the same tokens' lower-case words, for the model
@@ -455,6 +458,9 @@ class Tagger:
         if rule.person and self._is_person(field, at, size, article):
             hits.append(("country", code, text, field, _PERSON_RULE, False))
             return
+        if size == 1 and article.people and text.lower() in article.people:
+            hits.append(("country", code, text, field, _SURNAME_RULE, False))
+            return
         passing = self._passing(field, at, size, article)
         if passing:
             hits.append(("country", code, text, field, f'{_PASSING_RULE}: "{passing}"', False))
@@ -465,6 +471,8 @@ class Tagger:
             if not code:
                 hits.append(("country", rule.code, text, field, source, False))
                 return
+        if rule.surname:
+            article.people.add(rule.surname)
         countries.append(code)
         hits.append(("country", code, text, field, source, True))
 
@@ -473,8 +481,12 @@ class Tagger:
         or ""."""
         words, index = article.locate(field, at)
         after = index + size
-        if after < len(words) and words[index + size - 1][3] == "-" and words[after][0] in self._passing_after:
-            return "-" + words[after][0]
+        if after < len(words):
+            following = words[after][0]
+            if words[after - 1][3] == "-" and following in self._passing_hyphenated:
+                return "-" + following
+            if following in self._passing_after and words[after - 1][3] == " ":
+                return following
         before = self._passing_before
         for length in (1, 2, 3):
             if index - length < 0:
@@ -510,7 +522,7 @@ class Tagger:
 class _Article:
     """Per-article state shared by the rules; the word lists are built only when a rule asks."""
 
-    __slots__ = ("tagger", "title", "summary", "_words", "_lows", "_joined", "_title_case")
+    __slots__ = ("tagger", "title", "summary", "_words", "_lows", "_joined", "_title_case", "people")
 
     def __init__(self, tagger: Tagger, title: list[str], summary: list[str]) -> None:
         self.tagger = tagger
@@ -520,6 +532,7 @@ class _Article:
         self._lows: frozenset[str] | None = None
         self._joined = ""
         self._title_case: dict[str, bool] | None = None
+        self.people: set[str] = set()  # surnames of the leaders named in full so far ("montenegro")
 
     def words(self, field: str) -> tuple[list[Word], list[int]]:
         """The words of a field and, per white-space token, the index of its first word."""
@@ -573,12 +586,17 @@ class _Article:
         return rule.default, f"{rule.source}: {rule.default or 'no country'} (default)"
 
 
-def _case_ok(words: list[Word], checks: tuple[tuple[int, bool, str], ...]) -> bool:
-    """Exact words must be equal; capitalised words capitalised, but a short all-caps word ("GAO",
-    "RIF") is an acronym, not a shouted name ("Gao", "Rif")."""
-    for offset, exact, form in checks:
+def _case_ok(words: list[Word], checks: tuple[tuple[int, int, str], ...]) -> bool:
+    """Per check (word, how, form): 2, the word as written, accents included ("Støre" is not "Store");
+    1, exact (an acronym); 0, capitalised, but a short all-caps word ("GAO", "RIF") is an acronym, not a
+    shouted name ("Gao", "Rif")."""
+    for offset, how, form in checks:
+        if how == 2:
+            if words[offset][2] != form:
+                return False
+            continue
         text = words[offset][1]
-        if exact:
+        if how:
             if text != form:
                 return False
         elif not text[:1].isupper() or (1 < len(text) <= 3 and text.isupper() and not form.isupper()):
@@ -598,4 +616,5 @@ def splitter(fold_letters: Mapping[str, str]) -> Callable[[str], list[Word]]:
 _DATE_RULE = "tagging.toml [topics] month_words: a date, not the noun"
 _CAPS_RULE = "tagging.toml [all_caps]: an abbreviation that is also a word, in an all-caps field"
 _PASSING_RULE = "tagging.toml [passing]: a passing mention"
+_SURNAME_RULE = "a leader named in full before: the surname alone is the person"
 _PERSON_RULE = "tagging.toml [person_names]: a person's name, not the country"
