@@ -524,16 +524,17 @@ def test_shared_phrase_without_primary_is_an_error(tmp_path: Path) -> None:
 # ---------------------------------------------------------------- evaluation
 
 
-def test_labelled_set_is_well_formed(tagger: Tagger) -> None:
-    articles = tomllib.loads(LABELLED.read_text("utf-8"))["article"]
-    assert len(articles) >= 100
+@pytest.mark.parametrize(("part", "size"), [("dev", 500), ("test", 300)])
+def test_labelled_set_is_well_formed(tagger: Tagger, part: str, size: int) -> None:
+    articles = tomllib.loads((LABELLED.parent / f"{part}.toml").read_text("utf-8"))["article"]
+    assert len(articles) >= size
     slugs = {topic.slug for topic in tagger.topics}
     for article in articles:
         assert article["title"] and article["summary"]
         assert all(tagger.country(code) and tagger.country(code).code == code for code in article["countries"])
         assert set(article["topics"]) <= slugs
     assert sum(1 for article in articles if not article["countries"]) >= 5
-    assert sum(1 for article in articles if len(article["countries"]) >= 3) >= 5
+    assert sum(1 for article in articles if not article["topics"]) >= 5
 
 
 # What the rules and the model reach (README "Countries and topics"). The test part is only measured;
