@@ -83,15 +83,13 @@ class Tables:
     are never used: an edited table or an upgrade tags everything again.
     """
 
-    def __init__(
-        self, data_dir: Path, fallback_dir: Path, cache_dir: Path | None, tagger: Tagger | None = None
-    ) -> None:
-        self.data_dir, self.fallback_dir, self.cache_dir = Path(data_dir), Path(fallback_dir), cache_dir
+    def __init__(self, data_dir: Path, shipped_dir: Path, cache_dir: Path | None, tagger: Tagger | None = None) -> None:
+        self.data_dir, self.shipped_dir, self.cache_dir = Path(data_dir), Path(shipped_dir), cache_dir
         self._tagger = tagger
         self.key: str | None = None  # None: nothing is read from or written to the cache
         if cache_dir is not None:
             with contextlib.suppress(OSError):  # an unreadable table is reported when the tagger is compiled
-                self.key = _digest(sources(data_dir, fallback_dir))
+                self.key = _digest(sources(data_dir, shipped_dir))
         self._catalog: Catalog | None = None
 
     @property
@@ -114,12 +112,12 @@ class Tables:
 
     def _read_tagger(self) -> Tagger:
         if self.key is None or self.cache_dir is None:
-            return compile_tables(self.data_dir, self.fallback_dir)
+            return compile_tables(self.data_dir, self.shipped_dir)
         target = Path(self.cache_dir) / f"tagger-{self.key}.pickle"
         cached = _read(target)
         if isinstance(cached, Tagger):
             return cached
-        tagger = compile_tables(self.data_dir, self.fallback_dir)
+        tagger = compile_tables(self.data_dir, self.shipped_dir)
         _store(target, tagger, "tagger-")
         return tagger
 

@@ -7,11 +7,11 @@ place it came from (for ``explain``):
 * pycountry's ``name``, ``common_name`` and ``official_name`` when they read like running text (no inverted
   "Korea, Republic of" forms; a parenthesised part is dropped: "Holy See (Vatican City State)" -> "Holy See");
   alpha-2/alpha-3 codes are never aliases;
-* ``data/countries.toml``: per alpha-2 code, ``name`` (display name), ``aliases``, ``abbreviations``,
+* ``countries.toml``: per alpha-2 code, ``name`` (display name), ``aliases``, ``abbreviations``,
   ``demonyms``, ``cities``, ``regions``, ``leaders``, ``parties`` and ``not_aliases`` (pycountry-derived
   phrases to drop).
 
-A phrase listed for two countries in countries.toml is an error unless ``data/tagging.toml`` names its primary
+A phrase listed for two countries in countries.toml is an error unless ``tagging.toml`` names its primary
 country in ``[primary]`` (e.g. ``"Dutch" = "NL"``); a countries.toml entry silently wins over a pycountry name
 (e.g. "Congo", pycountry's name for CG, is resolved by the contextual rule in tagging.toml).
 """

@@ -18,7 +18,7 @@ How it works (one pass per field, no loop over countries or topics):
    not countries), all-caps headlines pass (but an all-caps word of 2-3 letters is an acronym: "GAO" is not
    the city Gao); a data word written in capitals (acronym: "US", "ANC", "AMLO") and
    every entry of ``abbreviations`` must match exactly ("us" is not the US).
-4. Rules from data/tagging.toml: ``stop_phrases`` (matched like countries, never tag: "French fries",
+4. Rules from tagging.toml: ``stop_phrases`` (matched like countries, never tag: "French fries",
    "Guinea pig", "Indian Ocean"); ``person_names`` (an alias that is also a given name is a person when a
    known given name precedes it, "Michael Jordan", or when a capitalised unknown word follows it in a
    sentence-case text or a known surname follows it, "Jordan Peterson", "Chad Smith"); ``contextual`` (an
@@ -26,15 +26,19 @@ How it works (one pass per field, no loop over countries or topics):
    the country otherwise; bare "Congo" is DR Congo unless Brazzaville context; "Brussels" with EU context is
    no country); ``all_caps`` (abbreviations that are also words, "US", do not count in an all-caps field);
    ``[primary]`` (a demonym shared by several codes goes to one: "French" is France).
-5. Topics (rule documented at the top of data/topics.toml). A ``terms`` or ``strong`` entry of a topic in
+5. Topics (rule documented at the top of topics.toml). A ``terms`` or ``strong`` entry of a topic in
    the TITLE accepts the topic; otherwise the hits add up (``terms`` and ``hints`` weigh 1, ``strong`` 2)
    and must reach ``summary_min`` (2, tagging.toml ``[topics]``). So one passing "strike" or "protests"
    in a summary does not make a strike or protest article, but "went on strike", two protest words, or
    "Strike" in the title do; a generic hint ("troops") never suffices alone. Topic ``stop_phrases``
    ("union election") and dates ("on March 16") do not count.
 
-Every match, kept or discarded, is recorded as :class:`Evidence` with the data entry or rule behind it.
-Evidence text is the article text of the matched words (a run of white space is shown as one space).
+6. The topic model (:mod:`feeds.tagging.model`, where the tables have one) adds the topics it is
+   confident of, from the same words.
+
+The tables are compiled by :mod:`feeds.tagging.compile`. Every match, kept or discarded, is recorded
+as :class:`Evidence` with the data entry or rule behind it. Evidence text is the article text of the
+matched words (a run of white space is shown as one space).
 """
 
 from __future__ import annotations
@@ -114,7 +118,7 @@ class Tags:
 
 @dataclass(frozen=True, slots=True)
 class Topic:
-    """A topic of the taxonomy (data/topics.toml)."""
+    """A topic of the taxonomy (topics.toml)."""
 
     slug: str
     name: str

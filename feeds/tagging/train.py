@@ -101,6 +101,18 @@ def _combine(rules: set[str], scores: dict[str, float], threshold: float, veto: 
     return kept | {slug for slug, p in scores.items() if p >= threshold}
 
 
+def _held_out(docs: list, gold: list[frozenset[str]], slugs: list[str], config: dict) -> list[dict[str, float]]:
+    """Each example's topic probabilities from the model fitted on the other folds."""
+    scores: list[dict[str, float]] = [{} for _ in docs]
+    for fold in _folds(len(docs)):
+        held = set(fold)
+        train_at = [n for n in range(len(docs)) if n not in held]
+        vectorizer, models = _fit([docs[n] for n in train_at], [gold[n] for n in train_at], slugs, config)
+        for n, found in zip(fold, _probabilities(vectorizer, models, [docs[n] for n in fold]), strict=True):
+            scores[n] = found
+    return scores
+
+
 def train(examples: list[Example], rules_tagger: Tagger) -> tuple[dict, dict]:
     """The model file's content and a summary: examples, the chosen settings, cross-validated F1 of
     the rules, the model and their combination."""
@@ -109,19 +121,13 @@ def train(examples: list[Example], rules_tagger: Tagger) -> tuple[dict, dict]:
     rules = [set(rules_tagger.tag(e.title, e.summary).topics) for e in examples]
     docs = [(rules_tagger.lows(e.title), rules_tagger.lows(e.summary)) for e in examples]
     best: tuple[float, dict, float, float | None, float] | None = None
-    for pairs, title_words, c, balanced in itertools.product(*_GRID.values()):
-        config = {"pairs": pairs, "title_words": title_words, "C": c, "balanced": balanced}
-        scores: list[dict[str, float]] = [{} for _ in docs]
-        for fold in _folds(len(docs)):
-            held = set(fold)
-            train_at = [n for n in range(len(docs)) if n not in held]
-            vectorizer, models = _fit([docs[n] for n in train_at], [gold[n] for n in train_at], slugs, config)
-            for n, found in zip(fold, _probabilities(vectorizer, models, [docs[n] for n in fold]), strict=True):
-                scores[n] = found
+    for values in itertools.product(*_GRID.values()):
+        config = dict(zip(_GRID, values, strict=True))
+        scores = _held_out(docs, gold, slugs, config)
         alone = _f1(gold, [{s for s, p in found.items() if p >= 0.5} for found in scores])
         for threshold, veto in itertools.product(_THRESHOLDS, _VETOES):
             f1 = _f1(gold, [_combine(r, s, threshold, veto) for r, s in zip(rules, scores, strict=True)])
-            if best is None or f1 > best[0] + (_SIMPLER if pairs and not best[1]["pairs"] else 1e-9):
+            if best is None or f1 > best[0] + (_SIMPLER if config["pairs"] and not best[1]["pairs"] else 1e-9):
                 best = (f1, config, threshold, veto, alone)
     assert best is not None
     f1, config, threshold, veto, alone = best
