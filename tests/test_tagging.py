@@ -656,6 +656,8 @@ def test_train_learns_from_the_corpus_and_the_editors_corrections(data_dir: Path
         ("Jordan: protest dispersed", "Police in Amman beat protesters outside the Israeli embassy.", ("JO",)),
         ("Climate talks stall", "Delegates said the Paris agreement targets are out of reach.", ()),
         ("Vatican pension cuts", "The American-born pope approved the cuts.", ("VA",)),
+        ("Layoffs at the plant", "South Korean tech giant Samsung cut 3,000 jobs in Vietnam.", ("VN",)),
+        ("Layoffs in the oil fields", "US oil major Chevron will lay off staff in Kazakhstan.", ("KZ",)),
     ],
 )
 def test_passing_mentions_do_not_tag(tagger: Tagger, title: str, summary: str, expected: tuple[str, ...]) -> None:

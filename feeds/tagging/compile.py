@@ -183,7 +183,7 @@ class Rules:
             month_markers=self.words("topics.month_markers"),
             summary_min=self.summary_min,
             passing_before=frozenset(" ".join(tokens(phrase)) for phrase in self.lists.get("passing.before", [])),
-            passing_after=self.words("passing.after"),
+            passing_after=frozenset(" ".join(tokens(phrase)) for phrase in self.lists.get("passing.after", [])),
             passing_hyphenated=self.words("passing.hyphenated"),
         )
 

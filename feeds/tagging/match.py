@@ -489,8 +489,11 @@ class Tagger:
             following = words[after][0]
             if words[after - 1][3] == "-" and following in self._passing_hyphenated:
                 return "-" + following
-            if following in self._passing_after and words[after - 1][3] == " ":
-                return following
+            if words[after - 1][3] == " ":
+                pair = following + " " + words[after + 1][0] if after + 1 < len(words) else following
+                for phrase in (following, pair):
+                    if phrase in self._passing_after:
+                        return phrase
         before = self._passing_before
         for length in (1, 2, 3):
             if index - length < 0:
