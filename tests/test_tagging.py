@@ -656,6 +656,7 @@ def test_train_learns_from_the_corpus_and_the_editors_corrections(data_dir: Path
         ("Jordan: protest dispersed", "Police in Amman beat protesters outside the Israeli embassy.", ("JO",)),
         ("Climate talks stall", "Delegates said the Paris agreement targets are out of reach.", ()),
         ("Vatican pension cuts", "The American-born pope approved the cuts.", ("VA",)),
+        ("Vatican pension cuts", "The pope, born in Chicago, approved the cuts.", ("VA",)),
         ("Layoffs at the plant", "South Korean tech giant Samsung cut 3,000 jobs in Vietnam.", ("VN",)),
         ("Layoffs in the oil fields", "US oil major Chevron will lay off staff in Kazakhstan.", ("KZ",)),
     ],
@@ -682,6 +683,8 @@ def test_a_name_that_folds_to_a_word_needs_its_accents(tagger: Tagger) -> None:
         ("TUC joins the general strike", "The NLC and TUC shut down Abuja.", ("NG",)),
         ("Live: De Wever's 'Arizona' budget agreed", "Belgium's coalition parties reached a deal.", ("BE",)),
         ("Arizona miners vote on contract", "Steelworkers at the Morenci mine began voting.", ("US",)),
+        ("Trump Pardons Turkey Named Gobble", "The White House ceremony before Thanksgiving.", ("US",)),
+        ("Turkey: strike at the Bursa plant", "Workers at the Renault factory walked out.", ("TR",)),
     ],
 )
 def test_a_name_shared_by_several_countries_is_read_from_the_text(
