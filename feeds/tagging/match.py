@@ -214,6 +214,10 @@ class Tagger:
         self._passing_before = settings.passing_before
         self._passing_after = settings.passing_after
         self._passing_hyphenated = settings.passing_hyphenated
+        self._passing_words = (
+            frozenset(phrase.split(" ")[0] for phrase in settings.passing_before | settings.passing_after)
+            | settings.passing_hyphenated
+        )
         self._topic_order = {topic.slug: index for index, topic in enumerate(topics)}
         self._cache: dict[str, tuple[Word, ...]] = {}
         self._lows: dict[str, tuple[str, ...]] = {}  # the same tokens' lower-case words, for the model
@@ -483,6 +487,9 @@ class Tagger:
     def _passing(self, field: str, at: tuple[int, int], size: int, article: _Article) -> str:
         """The words next to a country's name that make it a passing mention ("border with", "-owned"),
         or ""."""
+        raws = article.title if field == "title" else article.summary
+        if self._passing_words.isdisjoint(chain.from_iterable(map(self._low_words, raws))):
+            return ""  # none of the words that may start a passing mention: most articles
         words, index = article.locate(field, at)
         after = index + size
         if after < len(words):
@@ -502,6 +509,14 @@ class Tagger:
             if phrase in before:
                 return phrase
         return ""
+
+    def _low_words(self, raw: str) -> tuple[str, ...]:
+        """The lower-case words of one white-space token (split now if the scan has not reached it)."""
+        found = self._lows.get(raw)
+        if found is None:
+            self._split(raw)
+            found = self._lows[raw]
+        return found
 
     def _is_person(self, field: str, at: tuple[int, int], size: int, article: _Article) -> bool:
         words, index = article.locate(field, at)

@@ -130,6 +130,8 @@ class TopicModel:
     def combine(self, rule_topics: list[str], head: Sequence[str], body: Sequence[str]) -> list[str]:
         """The topics after the model: the rules' topics it does not veto, and those it adds
         (probability >= the topic's threshold)."""
+        if self.veto is None and not (self.pairs or self.title_words):
+            return self._add(rule_topics, head, body)
         sums = self._sums(head, body)
         out = rule_topics
         if self.veto is not None:
@@ -138,6 +140,28 @@ class TopicModel:
             out = [slug for slug in rule_topics if logits.get(slug, veto) >= veto]
         added = [slug for slug, z, cut in zip(self.slugs, sums, self.cuts, strict=True) if z >= cut and slug not in out]
         return out + added if added else out
+
+    def _add(self, rule_topics: list[str], head: Sequence[str], body: Sequence[str]) -> list[str]:
+        """:meth:`combine` for words alone and no veto (the shipped model): only the topics that a word
+        of the article weighs on are computed."""
+        names = set(head)
+        names.update(body)
+        squares = self.squares[0]
+        weights = self.weights[0]
+        touched: dict[int, float] = {}
+        for name in names & weights.keys():
+            for index, value in weights[name]:
+                touched[index] = touched.get(index, 0.0) + value
+        if not touched:
+            return rule_topics
+        scale = 1 / math.sqrt(sum(map(squares.__getitem__, names & squares.keys())))
+        slugs, intercepts, cuts = self.slugs, self.intercepts, self.cuts
+        added = [
+            slugs[index]
+            for index, value in touched.items()
+            if intercepts[index] + value * scale >= cuts[index] and slugs[index] not in rule_topics
+        ]
+        return rule_topics + added if added else rule_topics
 
 
 def _by_kind(table: dict[str, object]) -> tuple[dict, dict, dict]:
