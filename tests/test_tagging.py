@@ -1,4 +1,4 @@
-"""Tests of the country and topic tagger through its public interface (feeds.tagging.tag, feeds.tagging.evaluate)."""
+"""The country and topic tagger through its public interface (feeds.tagging.compile, .match, .evaluate, the CLI)."""
 
 from __future__ import annotations
 
