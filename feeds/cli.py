@@ -48,7 +48,7 @@ cache_dir_option = click.option(
 
 def _load(data_dir: Path, cache_dir: Path | None, *, persist: bool = True) -> Loaded:
     try:
-        return load(data_dir, persist=persist, cache_dir=cache_dir, fork=True)
+        return load(data_dir, persist=persist, cache_dir=cache_dir)
     except DataError as exc:
         for problem in exc.diagnostics:
             click.echo(str(problem), err=True)
@@ -298,14 +298,84 @@ def explain(data_dir: Path, cache_dir: Path | None, query: str) -> None:
 
 @main.command()
 @data_dir_option
+@click.option(
+    "--part",
+    type=click.Choice(["dev", "test", "all"]),
+    default="dev",
+    show_default=True,
+    help="Which part of the labelled corpus (feeds/tagging/corpus/) to score.",
+)
+@click.option("--misses/--no-misses", default=True, help="List every article the tagger got wrong.")
 @click.argument("labelled", type=click.Path(dir_okay=False, exists=True, path_type=Path), required=False)
-def evaluate(data_dir: Path, labelled: Path | None) -> None:
-    """Print precision, recall and F1 of the tagger on a labelled set, with every miss."""
+def evaluate(data_dir: Path, part: str, misses: bool, labelled: Path | None) -> None:
+    """Print precision, recall and F1 of the tagger on the labelled corpus (or on LABELLED), per topic,
+    the confusions, every miss, and the topic model's cross-validated scores."""
     from feeds.pipeline.load import load_tagger
-    from feeds.tagging.evaluate import DEFAULT_LABELLED, format_report
     from feeds.tagging.evaluate import evaluate as run
+    from feeds.tagging.evaluate import format_report, labelled_articles
+    from feeds.tagging.match import TaggingDataError
 
-    click.echo(format_report(run(load_tagger(data_dir), labelled or DEFAULT_LABELLED)))
+    try:
+        tagger = load_tagger(data_dir)
+        report = run(tagger, labelled) if labelled else run(tagger, labelled_articles(part))
+    except TaggingDataError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Part: {labelled or part}")
+    click.echo(format_report(report, misses=misses))
+    if tagger.model is not None:
+        info = tagger.model.info
+        click.echo(
+            f"Topic model ({tagger.model.path.name}): {info.get('examples')} examples, {info.get('folds')}-fold "
+            f"cross-validated topic F1: {json.dumps(info.get('cv_f1'))}"
+        )
+
+
+@main.command()
+@data_dir_option
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write the model; by default model.json in the data directory.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the number of examples and the scores as JSON.")
+def train(data_dir: Path, out: Path | None, as_json: bool) -> None:
+    """Fit the topic model on the development corpus and the listing's @topics/@countries corrections
+    (needs scikit-learn: pip install 'feeds[train]')."""
+    try:
+        from feeds.tagging import train as training
+    except ImportError as exc:  # pragma: no cover - the module itself imports nothing optional
+        raise click.ClickException(str(exc)) from exc
+    from feeds.tagging.compile import compile_tables
+    from feeds.tagging.evaluate import labelled_articles
+
+    try:
+        import sklearn  # noqa: F401
+    except ImportError:
+        raise click.ClickException("feeds train needs scikit-learn: pip install 'feeds[train]'") from None
+    loaded = _load(data_dir, None, persist=False)
+    corrected = [
+        (a.title, a.summary, a.topics)
+        for a, e in zip(loaded.site.articles, _entries_by_article(loaded), strict=True)
+        if e.meta.topics.add or e.meta.topics.remove or e.meta.countries.add or e.meta.countries.remove
+    ]
+    examples = training.examples_of(labelled_articles("dev"), corrected)
+    document, summary = training.train(examples, compile_tables(data_dir, model=False))
+    target = out or data_dir / "model.json"
+    training.write(document, target)
+    if as_json:
+        click.echo(json.dumps({**summary, "out": str(target)}))
+    else:
+        scores = summary["cv_f1"]
+        click.echo(
+            f"{target}: {summary['examples']} examples ({summary['from_corpus']} from the corpus, "
+            f"{summary['from_listing']} from the listing); {summary['folds']}-fold cross-validated topic F1: "
+            f"rules {scores['rules']:.3f}, model {scores['model']:.3f}, combined {scores['combined']:.3f}"
+        )
+
+
+def _entries_by_article(loaded: Loaded) -> list:
+    by_location = {entry.location: entry for entry in loaded.entries}
+    return [by_location[article.location] for article in loaded.site.articles]
 
 
 @main.command("nginx-map")
@@ -313,7 +383,7 @@ def evaluate(data_dir: Path, labelled: Path | None) -> None:
 def nginx_map(data_dir: Path) -> None:
     """Print the nginx map from ISO code to country slug (deploy/country-redirects.conf)."""
     from feeds.pipeline.load import load_tagger
-    from feeds.tagging.tag import TaggingDataError
+    from feeds.tagging.match import TaggingDataError
 
     try:
         countries = sorted(load_tagger(data_dir).countries, key=lambda c: c.code)

@@ -12,8 +12,7 @@ from click.testing import CliRunner
 from feeds.cli import main
 from feeds.pipeline.load import SHIPPED_TABLES as TABLES
 from feeds.pipeline.load import load, load_tagger
-from feeds.tagging import cache as cache_module
-from feeds.tagging.tag import Tagger
+from feeds.tagging.match import Tagger
 
 TEXT = ("Macron faces a general strike", "Unions in Paris and Lyon walked out against the pension reform.")
 
@@ -22,22 +21,19 @@ def _pickles(cache: Path) -> list[Path]:
     return sorted(cache.glob("tagger-*.pickle"))
 
 
-def _no_compiling(monkeypatch: pytest.MonkeyPatch) -> None:
-    def refuse(*args, **kwargs):
-        raise AssertionError("the tables were compiled instead of read from the cache")
-
-    monkeypatch.setattr(Tagger, "load", classmethod(refuse))
+def _stamp(path: Path) -> tuple[int, int]:
+    info = path.stat()
+    return info.st_ino, info.st_mtime_ns
 
 
-def test_the_second_load_reads_the_tables_compiled_by_the_first(
-    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-):
+def test_the_second_load_reads_the_tables_compiled_by_the_first(data_dir: Path, tmp_path: Path):
     cache = tmp_path / "cache"
     first = load_tagger(data_dir, cache)
-    assert len(_pickles(cache)) == 1
+    (pickled,) = _pickles(cache)
     assert oct(cache.stat().st_mode & 0o777) == "0o700"
-    _no_compiling(monkeypatch)
+    before = _stamp(pickled)
     second = load_tagger(data_dir, cache)
+    assert _pickles(cache) == [pickled] and _stamp(pickled) == before  # read back, not compiled and written again
     assert second.tag(*TEXT).countries == first.tag(*TEXT).countries == ("FR",)
     assert second.tag(*TEXT).topics == first.tag(*TEXT).topics
 
@@ -98,9 +94,23 @@ def _listing(data_dir: Path) -> Path:
     return listing
 
 
-def test_a_second_load_tags_only_the_articles_it_has_not_seen(
-    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-):
+def _counting(data_dir: Path) -> Tagger:
+    """The tagger of ``data_dir``, noting the title of every article it tags."""
+    real = load_tagger(data_dir)
+
+    class Counting(Tagger):
+        def __init__(self) -> None:
+            self.__dict__.update(real.__dict__)
+            self.tagged: list[str] = []
+
+        def tag(self, title: str, summary: str):
+            self.tagged.append(title)
+            return super().tag(title, summary)
+
+    return Counting()
+
+
+def test_a_second_load_tags_only_the_articles_it_has_not_seen(data_dir: Path, tmp_path: Path):
     cache = tmp_path / "cache"
     first = load(data_dir, cache_dir=cache).site
     assert len(list(cache.glob("tags-*.pickle"))) == 1
@@ -109,22 +119,16 @@ def test_a_second_load_tags_only_the_articles_it_has_not_seen(
         "Macron names a new prime minister\n\nThe Elysee announced it on Monday.\n\n" + listing.read_text("utf-8"),
         "utf-8",
     )
-    tagged: list[str] = []
-    real = Tagger.tag
-
-    def counting(self, title: str, summary: str):
-        tagged.append(title)
-        return real(self, title, summary)
-
-    monkeypatch.setattr(Tagger, "tag", counting)
-    second = load(data_dir, cache_dir=cache).site
-    assert tagged == ["Macron names a new prime minister"]
+    tagger = _counting(data_dir)
+    second = load(data_dir, cache_dir=cache, tagger=tagger).site
+    assert tagger.tagged == ["Macron names a new prime minister"]
     assert _tags_of(second)["Macron names a new prime minister"][0] == ("FR",)
     assert {t: v for t, v in _tags_of(second).items() if t in _tags_of(first)} == _tags_of(first)
-    # Everything seen: the tables are not even read.
-    _no_compiling(monkeypatch)
-    monkeypatch.setattr(cache_module.Tables, "_read_tagger", lambda self: pytest.fail("the tagger was read"))
+    # Everything seen: the tables are not even read (no compiled tagger is needed, none is written).
+    for pickled in _pickles(cache):
+        pickled.unlink()
     assert _tags_of(load(data_dir, cache_dir=cache).site) == _tags_of(second)
+    assert _pickles(cache) == []
 
 
 def test_tags_kept_under_other_tables_are_not_used(data_dir: Path, tmp_path: Path):
@@ -162,3 +166,14 @@ def test_a_bad_tags_file_is_ignored(data_dir: Path, tmp_path: Path, damage: str)
     else:
         os.chmod(target, 0o666)
     assert _tags_of(load(data_dir, cache_dir=cache).site) == expected
+
+
+def test_a_new_model_file_is_compiled_again(data_dir: Path, tmp_path: Path):
+    cache = tmp_path / "cache"
+    assert load_tagger(data_dir, cache).model is not None
+    shipped = (TABLES / "model.json").read_text("utf-8")
+    (data_dir / "model.json").write_text(
+        shipped.replace('"version": 1', '"version": 1, "note": "retrained"', 1), "utf-8"
+    )
+    assert load_tagger(data_dir, cache).model.path == data_dir / "model.json"
+    assert len(_pickles(cache)) == 2

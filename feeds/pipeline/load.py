@@ -19,9 +19,8 @@ from feeds.model import Article, Diagnostic, Entry, Location, Severity
 from feeds.pipeline.index import Site, SiteMeta, index
 from feeds.pipeline.ledger import identify
 from feeds.pipeline.parse import Limits, read_dir
-from feeds.tagging.batch import Found, tag_all
-from feeds.tagging.cache import Tables, article_key
-from feeds.tagging.tag import Tagger, TaggingDataError
+from feeds.tagging.cache import Found, Tables, article_key, tag_all
+from feeds.tagging.match import Tagger, TaggingDataError
 
 #: The tagging tables shipped inside the package; a data directory's own tables win over them.
 SHIPPED_TABLES = Path(__file__).resolve().parents[1] / "tagging" / "tables"
@@ -90,19 +89,16 @@ def load(
     limits: Limits | None = None,
     tagger: Tagger | None = None,
     cache_dir: Path | None = None,
-    fork: bool = False,
 ) -> Loaded:
     """Read and publish the data in ``data_dir``.
 
     Problems in articles are reported in ``site.diagnostics``; the ledger of ids is only
     written when the listing has no errors, so a half-typed edit never mints ids.
-    ``fork`` lets a large listing be tagged on two cores by a forked worker (:mod:`feeds.tagging.batch`):
-    for commands, not for a server, whose native threads Python cannot see.
     Raises :class:`DataError` only when nothing sensible can be published (tagging tables unreadable).
     """
     with _without_cycle_collection():
         try:
-            return _load(data_dir, now, persist, limits, Tables(data_dir, SHIPPED_TABLES, cache_dir, tagger), fork)
+            return _load(data_dir, now, persist, limits, Tables(data_dir, SHIPPED_TABLES, cache_dir, tagger))
         except TaggingDataError as exc:
             location = Location(str(exc.path), exc.line or 0)
             raise DataError([Diagnostic(location, Severity.ERROR, exc.message)]) from exc
@@ -127,7 +123,6 @@ def _load(
     persist: bool,
     limits: Limits | None,
     tables: Tables,
-    fork: bool,
 ) -> Loaded:
     timings: dict[str, float] = {}
     clock = time.perf_counter()
@@ -157,7 +152,7 @@ def _load(
     assigned, id_problems = identify(listing.entries, data_dir, meta.tag_authority, now, persist=persist and clean)
     problems.extend(id_problems)
     lap("ids")
-    found = _tags(tables, known, listing.entries, fork)
+    found = _tags(tables, known, listing.entries)
     del known
     lap("tag")
     articles = _distinct_dates(
@@ -174,17 +169,17 @@ def _load(
     return Loaded(site=site, tables=tables, entries=listing.entries, timings=timings)
 
 
-def _tags(tables: Tables, known: dict[bytes, Found], entries: tuple[Entry, ...], fork: bool) -> list[Found]:
+def _tags(tables: Tables, known: dict[bytes, Found], entries: tuple[Entry, ...]) -> list[Found]:
     """What the tagger finds in each entry: kept from an earlier load where the article is the same,
-    tagged now (on two cores where ``fork`` and the count allow) where it is new or edited."""
+    tagged now where it is new or edited."""
     if tables.key is None:
-        return tag_all(tables.tagger, entries, fork=fork)
+        return tag_all(tables.tagger, entries)
     keys = [article_key(entry.title, entry.summary) for entry in entries]
     found: list[Found | None] = [known.get(key) for key in keys]
     missing = [n for n, tags in enumerate(found) if tags is None]
     if not missing and len(known) <= 2 * len(keys):
         return found  # type: ignore[return-value]  # every one was known
-    for n, tags in zip(missing, tag_all(tables.tagger, [entries[n] for n in missing], fork=fork), strict=True):
+    for n, tags in zip(missing, tag_all(tables.tagger, [entries[n] for n in missing]), strict=True):
         found[n] = tags
     tables.remember(dict(zip(keys, found, strict=True)))  # type: ignore[arg-type]  # none is None now
     return found  # type: ignore[return-value]

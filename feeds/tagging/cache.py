@@ -1,6 +1,6 @@
 """Compiled tagging tables, and the tags found with them, kept between runs.
 
-Compiling the gazetteer and the rules from the three TOML files and pycountry takes a few tenths of
+Compiling the gazetteer and the rules from the TOML tables, the model and pycountry takes a few tenths of
 a second, more than parsing ten thousand articles; the result depends on nothing but those files,
 the tagger's code and pycountry's version. So it is pickled once into the cache directory (by
 default ``$XDG_CACHE_HOME/feeds``) under a digest of all of them, and read back by later runs: an
@@ -19,17 +19,20 @@ import contextlib
 import hashlib
 import os
 import pickle
-import stat
 import sys
-import tempfile
 import time
+from collections.abc import Sequence
 from importlib import util
 from pathlib import Path
 
 from feeds import slug
-from feeds.tagging import gazetteer, tag
-from feeds.tagging.batch import Found
-from feeds.tagging.tag import Tagger
+from feeds.files import digest_files, read_trusted, write_atomic
+from feeds.model import Entry
+from feeds.tagging import compile, gazetteer, match, model
+from feeds.tagging.compile import compile_tables, sources
+from feeds.tagging.match import Tagger
+
+Found = tuple[tuple[str, ...], tuple[str, ...]]  # (countries, topics)
 
 
 def default_dir() -> Path:
@@ -38,27 +41,27 @@ def default_dir() -> Path:
     return Path(base) / "feeds"
 
 
-def _digest(paths: dict[str, Path]) -> str:
-    h = hashlib.sha256()
-    h.update(sys.version.encode())
+def _digest(paths: list[Path]) -> str:
+    """The tables (and the model), the code that compiles and keeps them, Python's and pycountry's versions."""
+    code = [Path(m.__file__) for m in (compile, match, model, gazetteer, slug, sys.modules[__name__])]
     spec = util.find_spec("pycountry")  # its country list, without importing it
     if spec is not None and spec.origin:
-        with contextlib.suppress(OSError):
-            h.update(Path(spec.origin).with_name("databases").joinpath("iso3166-1.json").read_bytes())
-    for module in (tag, gazetteer, slug, sys.modules[__name__]):  # the code that compiles, reads and keeps the tables
-        h.update(Path(module.__file__).read_bytes())
-    for name, path in paths.items():
-        h.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
-    return h.hexdigest()[:32]
+        iso = Path(spec.origin).with_name("databases") / "iso3166-1.json"
+        if iso.is_file():
+            code.append(iso)
+    return digest_files([*code, *paths], sys.version)[:32]
 
 
-def _trusted(path: Path) -> bool:
-    """Only a file of this user that nobody else may write is unpickled."""
-    try:
-        info = path.stat()
-    except OSError:
-        return False
-    return info.st_uid == os.getuid() and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+def tag_all(tagger: Tagger, entries: Sequence[Entry]) -> list[Found]:
+    """The (countries, topics) of every entry, in order."""
+    # Articles share a few combinations of tags: one tuple for each keeps the result small.
+    shared: dict[Found, Found] = {}
+    out = []
+    for entry in entries:
+        tags = tagger.tag(entry.title, entry.summary)
+        found = (tags.countries, tags.topics)
+        out.append(shared.setdefault(found, found))
+    return out
 
 
 Catalog = tuple[tuple[tuple[str, str, str], ...], tuple[tuple[str, str, str], ...]]
@@ -80,15 +83,13 @@ class Tables:
     are never used: an edited table or an upgrade tags everything again.
     """
 
-    def __init__(
-        self, data_dir: Path, fallback_dir: Path, cache_dir: Path | None, tagger: Tagger | None = None
-    ) -> None:
-        self.data_dir, self.fallback_dir, self.cache_dir = Path(data_dir), Path(fallback_dir), cache_dir
+    def __init__(self, data_dir: Path, shipped_dir: Path, cache_dir: Path | None, tagger: Tagger | None = None) -> None:
+        self.data_dir, self.shipped_dir, self.cache_dir = Path(data_dir), Path(shipped_dir), cache_dir
         self._tagger = tagger
         self.key: str | None = None  # None: nothing is read from or written to the cache
         if cache_dir is not None:
             with contextlib.suppress(OSError):  # an unreadable table is reported when the tagger is compiled
-                self.key = _digest(Tagger.sources(data_dir, fallback_dir))
+                self.key = _digest(sources(data_dir, shipped_dir))
         self._catalog: Catalog | None = None
 
     @property
@@ -111,12 +112,12 @@ class Tables:
 
     def _read_tagger(self) -> Tagger:
         if self.key is None or self.cache_dir is None:
-            return Tagger.load(self.data_dir, self.fallback_dir)
+            return compile_tables(self.data_dir, self.shipped_dir)
         target = Path(self.cache_dir) / f"tagger-{self.key}.pickle"
         cached = _read(target)
         if isinstance(cached, Tagger):
             return cached
-        tagger = Tagger.load(self.data_dir, self.fallback_dir)
+        tagger = compile_tables(self.data_dir, self.shipped_dir)
         _store(target, tagger, "tagger-")
         return tagger
 
@@ -167,11 +168,11 @@ def _is_catalog(value: object) -> bool:
 
 def _read(path: Path) -> object:
     """The object pickled in ``path``, or None: a missing, untrusted or damaged file is as good as none."""
-    if not _trusted(path):
+    data = read_trusted(path)
+    if data is None:
         return None
     try:
-        with path.open("rb") as handle:
-            return pickle.load(handle)
+        return pickle.loads(data)
     except Exception:  # a damaged cache file is rebuilt, whatever is wrong with it
         return None
 
@@ -179,16 +180,8 @@ def _read(path: Path) -> object:
 def _store(target: Path, value: object, prefix: str) -> None:
     try:
         target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd, temporary = tempfile.mkstemp(prefix=f".{prefix}", dir=target.parent)
+        write_atomic(target, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL), mode=0o600, durable=False)
     except OSError:
-        return
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(temporary, target)
-    except OSError:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
         return
     # Tables edited long ago, or data directories gone, left files nobody reads: one compile or one
     # tagging costs less than keeping them all.

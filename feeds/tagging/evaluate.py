@@ -1,21 +1,25 @@
-"""Evaluate the tagger on a labelled set: micro precision, recall and F1, and every miss.
+"""Evaluate the tagger on the labelled corpus: micro precision, recall and F1, per topic, the confusions
+and every miss.
 
-The labelled set is a TOML file of ``[[article]]`` tables with ``title``, ``summary``, gold ``countries``
-(alpha-2 codes) and gold ``topics`` (slugs), and an optional ``note``::
+A labelled file is a TOML file of ``[[article]]`` tables with ``title``, ``summary``, gold ``countries``
+(alpha-2 codes) and gold ``topics`` (slugs), and optional ``style`` and ``note`` (see corpus/README.md).
+The corpus has a development part (dev.toml: tables and model are tuned on it) and a test part
+(test.toml: only measured)::
 
-    python -m feeds.tagging.evaluate [feeds/tagging/corpus/dev.toml]
+    feeds evaluate --part dev|test|all
 """
 
 from __future__ import annotations
 
-import sys
 import tomllib
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from feeds.tagging.tag import Tagger, TaggingDataError
+from feeds.tagging.match import Tagger, TaggingDataError
 
-DEFAULT_LABELLED = Path(__file__).resolve().parent / "corpus" / "dev.toml"
+CORPUS = Path(__file__).resolve().parent / "corpus"
+PARTS = {"dev": ("dev.toml",), "test": ("test.toml",), "all": ("dev.toml", "test.toml")}
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,9 @@ class Report:
     countries: Score
     topics: Score
     misses: tuple[Miss, ...]
+    per_topic: tuple[tuple[str, Score], ...] = ()
+    #: (gold topic that was missed, topic found instead in the same article): how often
+    confusions: tuple[tuple[tuple[str, str], int], ...] = ()
 
 
 def _labelled(path: Path) -> list[dict[str, object]]:
@@ -78,11 +85,23 @@ def _labelled(path: Path) -> list[dict[str, object]]:
     return articles
 
 
-def evaluate(tagger: Tagger, labelled_path: Path) -> Report:
-    """Tag every article of the labelled set and compare with its gold labels."""
+def labelled_articles(part: str, corpus: Path = CORPUS) -> list[dict[str, object]]:
+    """The articles of one part of the corpus (``dev``, ``test`` or ``all``)."""
+    out: list[dict[str, object]] = []
+    for name in PARTS[part]:
+        path = Path(corpus) / name
+        if path.is_file() or part != "all":
+            out += _labelled(path)
+    return out
+
+
+def evaluate(tagger: Tagger, labelled: Path | list[dict[str, object]]) -> Report:
+    """Tag every labelled article (a file, or articles already read) and compare with its gold labels."""
     counts = {"countries": [0, 0, 0], "topics": [0, 0, 0]}
+    per_topic = {topic.slug: [0, 0, 0] for topic in tagger.topics}
+    confusions: Counter[tuple[str, str]] = Counter()
     misses: list[Miss] = []
-    articles = _labelled(Path(labelled_path))
+    articles = labelled if isinstance(labelled, list) else _labelled(Path(labelled))
     for article in articles:
         title = str(article["title"])
         tags = tagger.tag(title, str(article.get("summary", "")))
@@ -94,39 +113,44 @@ def evaluate(tagger: Tagger, labelled_path: Path) -> Report:
             counts[kind][2] += len(gold - got)
             if got != gold:
                 misses.append(Miss(title, kind, tuple(sorted(got - gold)), tuple(sorted(gold - got))))
-    return Report(len(articles), Score(*counts["countries"]), Score(*counts["topics"]), tuple(misses))
+            if kind == "topics":
+                for slug, row in per_topic.items():
+                    row[0] += slug in got and slug in gold
+                    row[1] += slug in got and slug not in gold
+                    row[2] += slug in gold and slug not in got
+                confusions.update((missed, extra) for missed in gold - got for extra in got - gold)
+    return Report(
+        len(articles),
+        Score(*counts["countries"]),
+        Score(*counts["topics"]),
+        tuple(misses),
+        tuple((slug, Score(*row)) for slug, row in per_topic.items()),
+        tuple(confusions.most_common()),
+    )
 
 
-def format_report(report: Report) -> str:
-    """A plain-text report: the scores, then each miss (+ false positive, - false negative)."""
-    lines = [f"Labelled articles: {report.articles}", ""]
-    lines.append(f"{'':<10} {'precision':>9} {'recall':>7} {'F1':>6}   TP  FP  FN")
-    for name, score in (("countries", report.countries), ("topics", report.topics)):
-        lines.append(
-            f"{name:<10} {score.precision:>9.3f} {score.recall:>7.3f} {score.f1:>6.3f}  "
-            f"{score.true_positives:>3} {score.false_positives:>3} {score.false_negatives:>3}"
-        )
-    if report.misses:
+def _row(name: str, score: Score) -> str:
+    return (
+        f"{name:<10} {score.precision:>9.3f} {score.recall:>7.3f} {score.f1:>6.3f}  "
+        f"{score.true_positives:>3} {score.false_positives:>3} {score.false_negatives:>3}"
+    )
+
+
+def format_report(report: Report, *, misses: bool = True) -> str:
+    """A plain-text report: the scores, per topic, the confusions, then each miss (+ false positive,
+    - false negative)."""
+    header = f"{'':<10} {'precision':>9} {'recall':>7} {'F1':>6}   TP  FP  FN"
+    lines = [f"Labelled articles: {report.articles}", "", header]
+    lines += [_row("countries", report.countries), _row("topics", report.topics)]
+    if report.per_topic:
+        lines += ["", "Per topic:", header]
+        lines += [_row(slug, score) for slug, score in report.per_topic]
+    if report.confusions:
+        lines += ["", "Confusions (a gold topic missed, and the topic found instead in the same article):"]
+        lines += [f"  {missed} -> {extra}: {count}" for (missed, extra), count in report.confusions]
+    if misses and report.misses:
         lines += ["", "Misses (+ tagged but not in the gold labels, - in the gold labels but not tagged):"]
         for miss in report.misses:
             changes = [f"+{value}" for value in miss.false_positives] + [f"-{value}" for value in miss.false_negatives]
             lines.append(f"  {miss.kind:<9} {' '.join(changes):<24} {miss.title}")
     return "\n".join(lines) + "\n"
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m feeds.tagging.evaluate [labelled.toml]``: print the report for the shipped data."""
-    args = sys.argv[1:] if argv is None else argv
-    labelled = Path(args[0]) if args else DEFAULT_LABELLED
-    data_dir = Path(__file__).resolve().parents[2] / "data"
-    try:
-        report = evaluate(Tagger.load(data_dir), labelled)
-    except TaggingDataError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    print(format_report(report), end="")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -26,6 +26,8 @@ def explain_article(loaded: Loaded, query: str) -> str | None:
     article = loaded.site.articles[index]
     entry = next(e for e in loaded.entries if e.location == article.location)
     tags = loaded.tagger.tag(entry.title, entry.summary)
+    model = loaded.tagger.model
+    scores = loaded.tagger.model_scores(entry.title, entry.summary)
     lines = [article.title, f"  id: {article.id}", f"  at: {article.location}", ""]
 
     def name(kind: str, value: str) -> str:
@@ -45,6 +47,8 @@ def explain_article(loaded: Loaded, query: str) -> str | None:
         removed = {getattr(resolve(x), "code" if kind == "country" else "slug", None) for x in overrides.remove}
         found = [e for e in tags.evidence if e.kind == kind and e.value]
         values = list(final) + [v for v in dict.fromkeys(e.value for e in found) if v not in final]
+        if kind == "topic":
+            values += [slug for slug, p in scores.items() if p >= 0.2 and slug not in values]
         if not values:
             lines.append("  (none)")
         for value in values:
@@ -57,7 +61,9 @@ def explain_article(loaded: Loaded, query: str) -> str | None:
             for ev in found:
                 if ev.value == value:
                     verdict = "matched" if ev.accepted else "rejected"
-                    lines.append(f"    {verdict} {ev.text!r} in the {ev.field}: {ev.source}")
+                    lines.append(f"    rule: {verdict} {ev.text!r} in the {ev.field}: {ev.source}")
+            if kind == "topic" and model is not None and value in scores:
+                lines.append(f"    model: {scores[value]:.2f} ({model.path.parent.name}/{model.path.name})")
         lines.append("")
     ignored = [e for e in tags.evidence if not e.value]
     if ignored:

@@ -7,11 +7,11 @@ place it came from (for ``explain``):
 * pycountry's ``name``, ``common_name`` and ``official_name`` when they read like running text (no inverted
   "Korea, Republic of" forms; a parenthesised part is dropped: "Holy See (Vatican City State)" -> "Holy See");
   alpha-2/alpha-3 codes are never aliases;
-* ``data/countries.toml``: per alpha-2 code, ``name`` (display name), ``aliases``, ``abbreviations``,
+* ``countries.toml``: per alpha-2 code, ``name`` (display name), ``aliases``, ``abbreviations``,
   ``demonyms``, ``cities``, ``regions``, ``leaders``, ``parties`` and ``not_aliases`` (pycountry-derived
   phrases to drop).
 
-A phrase listed for two countries in countries.toml is an error unless ``data/tagging.toml`` names its primary
+A phrase listed for two countries in countries.toml is an error unless ``tagging.toml`` names its primary
 country in ``[primary]`` (e.g. ``"Dutch" = "NL"``); a countries.toml entry silently wins over a pycountry name
 (e.g. "Congo", pycountry's name for CG, is resolved by the contextual rule in tagging.toml).
 """
@@ -68,6 +68,7 @@ class Alias:
     code: str  # alpha-2
     field: str  # "name" (pycountry) or a countries.toml field
     source: str  # human-readable origin, for explain
+    path: Path | None = None  # the countries.toml it came from (None: pycountry)
 
 
 def read_toml(path: Path) -> dict[str, Any]:
@@ -121,8 +122,7 @@ def _running_text_names(record: Any) -> list[str]:
 class Gazetteer:
     """Countries plus every phrase that names them."""
 
-    def __init__(self, countries: tuple[Country, ...], aliases: tuple[Alias, ...], path: Path) -> None:
-        self.path = path  # the countries.toml it was read from
+    def __init__(self, countries: tuple[Country, ...], aliases: tuple[Alias, ...]) -> None:
         self.countries = countries
         self.aliases = aliases
         self.by_code: dict[str, Country] = {country.code: country for country in countries}
@@ -145,61 +145,36 @@ class Gazetteer:
         return self.by_code.get(code) if code else None
 
     @classmethod
-    def load(cls, path: Path, primary: dict[str, str] | None = None) -> Gazetteer:
-        """Build the catalogue from pycountry and ``path`` (countries.toml).
+    def load(cls, paths: list[Path], primary: dict[str, str] | None = None) -> Gazetteer:
+        """Build the catalogue from pycountry and ``paths`` (the shipped countries.toml, then a data
+        directory's own, which extends it).
 
-        ``primary`` maps a phrase listed under several countries to the one it names (from tagging.toml).
+        ``primary`` maps a phrase listed under several countries of one file to the one it names (from
+        tagging.toml); a later file may give an earlier file's phrase to another country.
         """
         import pycountry
 
-        data = read_toml(path)
         iso = {record.alpha_2: record for record in pycountry.countries}
         primary = {fold(key).lower(): value for key, value in (primary or {}).items()}
         display: dict[str, str] = {}
         excluded: dict[str, set[str]] = {}
         claimed: dict[str, Alias] = {}  # folded lower-case phrase -> alias from countries.toml
-        for code, entry in data.items():
-            header = rf"^\s*\[\s*\"?{re.escape(code)}\"?\s*\]"
-            if code not in iso:
-                raise TaggingDataError(
-                    path,
-                    line_of(path, header),
-                    f"unknown country code [{code}] (not an ISO 3166-1 alpha-2 code)",
-                )
-            if not isinstance(entry, dict):
-                raise TaggingDataError(path, line_of(path, header), f"[{code}] must be a table")
-            for field, value in entry.items():
-                where = f"[{code}] {field}"
-                if field not in _KNOWN_FIELDS:
-                    known = ", ".join(sorted(_KNOWN_FIELDS))
-                    raise TaggingDataError(path, line_of(path, header), f"unknown field {where} (known: {known})")
-                if field == "name":
-                    if not isinstance(value, str) or not value.strip():
-                        raise TaggingDataError(path, line_of(path, header), f"{where} must be a non-empty string")
-                    display[code] = value.strip()
-                    continue
-                phrases = string_list(path, value, where, header)
-                if field == "not_aliases":
-                    excluded[code] = {fold(item).lower() for item in phrases}
-                    continue
-                for phrase in phrases:
-                    key = fold(phrase).lower()
-                    alias = Alias(phrase, code, field, f'{path.parent.name}/{path.name} [{code}] {field}: "{phrase}"')
-                    previous = claimed.get(key)
-                    if previous is not None and previous.code != code:
-                        chosen = primary.get(key)
-                        if chosen not in (code, previous.code):
-                            raise TaggingDataError(
-                                path,
-                                line_of(path, header),
-                                f'"{phrase}" is listed for both {previous.code} and {code}; '
-                                f"name its primary country in [primary] of tagging.toml",
-                            )
-                        if chosen == previous.code:
-                            continue
-                    if previous is None or previous.code != code or (previous.text.isupper() and not phrase.isupper()):
-                        claimed[key] = alias  # a mixed-case spelling matches more than an all-caps one
-        aliases: list[Alias] = []
+        for path in paths:
+            mine: dict[str, Alias] = {}
+            for code, entry in read_toml(path).items():
+                phrases = _check_entry(path, code, entry, iso)
+                if "name" in entry:
+                    display[code] = entry["name"].strip()
+                for item in phrases.pop("not_aliases", []):
+                    excluded.setdefault(code, set()).add(fold(item).lower())
+                for field, items in phrases.items():
+                    for phrase in items:
+                        alias = Alias(
+                            phrase, code, field, f'{path.parent.name}/{path.name} [{code}] {field}: "{phrase}"', path
+                        )
+                        _claim(mine, alias, primary, path)
+            claimed.update(mine)
+        claimed = {key: alias for key, alias in claimed.items() if key not in excluded.get(alias.code, ())}
         countries: list[Country] = []
         for code, record in iso.items():
             names = _running_text_names(record)
@@ -209,8 +184,49 @@ class Gazetteer:
                 key = fold(text).lower()
                 if key in claimed or key in excluded.get(code, ()):
                     continue
-                claimed_alias = Alias(text, code, "name", "pycountry name" if text in names else "display name")
-                claimed[key] = claimed_alias
+                claimed[key] = Alias(text, code, "name", "pycountry name" if text in names else "display name")
         aliases = sorted(claimed.values(), key=lambda alias: (alias.code, alias.field, alias.text))
         countries.sort(key=lambda country: fold(country.name).lower())
-        return cls(tuple(countries), tuple(aliases), path)
+        return cls(tuple(countries), tuple(aliases))
+
+
+def _check_entry(path: Path, code: str, entry: object, iso: dict[str, Any]) -> dict[str, list[str]]:
+    """The phrase lists of one ``[CODE]`` table, validated."""
+    header = rf"^\s*\[\s*\"?{re.escape(code)}\"?\s*\]"
+    if code not in iso:
+        message = f"unknown country code [{code}] (not an ISO 3166-1 alpha-2 code)"
+        raise TaggingDataError(path, line_of(path, header), message)
+    if not isinstance(entry, dict):
+        raise TaggingDataError(path, line_of(path, header), f"[{code}] must be a table")
+    phrases = {}
+    for field, value in entry.items():
+        where = f"[{code}] {field}"
+        if field not in _KNOWN_FIELDS:
+            known = ", ".join(sorted(_KNOWN_FIELDS))
+            raise TaggingDataError(path, line_of(path, header), f"unknown field {where} (known: {known})")
+        if field == "name":
+            if not isinstance(value, str) or not value.strip():
+                raise TaggingDataError(path, line_of(path, header), f"{where} must be a non-empty string")
+            continue
+        phrases[field] = string_list(path, value, where, header)
+    return phrases
+
+
+def _claim(claimed: dict[str, Alias], alias: Alias, primary: dict[str, str], path: Path) -> None:
+    """Give a phrase of one file to its country: a phrase listed for two countries needs a primary."""
+    key = fold(alias.text).lower()
+    previous = claimed.get(key)
+    if previous is not None and previous.code != alias.code:
+        chosen = primary.get(key)
+        if chosen not in (alias.code, previous.code):
+            header = rf"^\s*\[\s*\"?{re.escape(alias.code)}\"?\s*\]"
+            raise TaggingDataError(
+                path,
+                line_of(path, header),
+                f'"{alias.text}" is listed for both {previous.code} and {alias.code}; '
+                f"name its primary country in [primary] of tagging.toml",
+            )
+        if chosen == previous.code:
+            return
+    if previous is None or previous.code != alias.code or (previous.text.isupper() and not alias.text.isupper()):
+        claimed[key] = alias  # a mixed-case spelling matches more than an all-caps one

@@ -18,7 +18,7 @@ How it works (one pass per field, no loop over countries or topics):
    not countries), all-caps headlines pass (but an all-caps word of 2-3 letters is an acronym: "GAO" is not
    the city Gao); a data word written in capitals (acronym: "US", "ANC", "AMLO") and
    every entry of ``abbreviations`` must match exactly ("us" is not the US).
-4. Rules from data/tagging.toml: ``stop_phrases`` (matched like countries, never tag: "French fries",
+4. Rules from tagging.toml: ``stop_phrases`` (matched like countries, never tag: "French fries",
    "Guinea pig", "Indian Ocean"); ``person_names`` (an alias that is also a given name is a person when a
    known given name precedes it, "Michael Jordan", or when a capitalised unknown word follows it in a
    sentence-case text or a known surname follows it, "Jordan Peterson", "Chad Smith"); ``contextual`` (an
@@ -26,15 +26,19 @@ How it works (one pass per field, no loop over countries or topics):
    the country otherwise; bare "Congo" is DR Congo unless Brazzaville context; "Brussels" with EU context is
    no country); ``all_caps`` (abbreviations that are also words, "US", do not count in an all-caps field);
    ``[primary]`` (a demonym shared by several codes goes to one: "French" is France).
-5. Topics (rule documented at the top of data/topics.toml). A ``terms`` or ``strong`` entry of a topic in
+5. Topics (rule documented at the top of topics.toml). A ``terms`` or ``strong`` entry of a topic in
    the TITLE accepts the topic; otherwise the hits add up (``terms`` and ``hints`` weigh 1, ``strong`` 2)
    and must reach ``summary_min`` (2, tagging.toml ``[topics]``). So one passing "strike" or "protests"
    in a summary does not make a strike or protest article, but "went on strike", two protest words, or
    "Strike" in the title do; a generic hint ("troops") never suffices alone. Topic ``stop_phrases``
    ("union election") and dates ("on March 16") do not count.
 
-Every match, kept or discarded, is recorded as :class:`Evidence` with the data entry or rule behind it.
-Evidence text is the article text of the matched words (a run of white space is shown as one space).
+6. The topic model (:mod:`feeds.tagging.model`, where the tables have one) adds the topics it is
+   confident of, from the same words.
+
+The tables are compiled by :mod:`feeds.tagging.compile`. Every match, kept or discarded, is recorded
+as :class:`Evidence` with the data entry or rule behind it. Evidence text is the article text of the
+matched words (a run of white space is shown as one space).
 """
 
 from __future__ import annotations
@@ -42,14 +46,15 @@ from __future__ import annotations
 import dataclasses
 import re
 import unicodedata
-from dataclasses import dataclass, replace
-from pathlib import Path
-from typing import Any
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from itertools import chain
 
 from feeds.slug import fold, slugify
-from feeds.tagging.gazetteer import Country, Gazetteer, TaggingDataError, line_of, read_toml, string_list
+from feeds.tagging.gazetteer import Country, Gazetteer, TaggingDataError
+from feeds.tagging.model import TopicModel
 
-__all__ = ["Country", "Evidence", "Tagger", "TaggingDataError", "Tags", "Topic"]
+__all__ = ["Country", "Evidence", "Settings", "Tagger", "TaggingDataError", "Tags", "Topic"]
 
 _WORD_RE = re.compile(r"(?:[A-Za-z]\.){2,}|[^\W_]+")
 _JOINERS = frozenset("-'")
@@ -58,7 +63,22 @@ _CACHE_LIMIT = 200_000
 # A word: (lower-case folded, folded with case, original text, original separator after it).
 # A barrier word (punctuation) is ("", "", "", "").
 Word = tuple[str, str, str, str]
-_BARRIER: Word = ("", "", "", "")
+BARRIER: Word = ("", "", "", "")
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """The tagger's settings from tagging.toml (see its comments)."""
+
+    fold: Mapping[str, str] = field(default_factory=dict)  # [fold] letters
+    given_names: frozenset[str] = frozenset()  # [person_names], folded lower case
+    surnames: frozenset[str] = frozenset()
+    known_words: frozenset[str] = frozenset()  # [person_names] common_words
+    month_markers: frozenset[str] = frozenset()  # [topics]
+    summary_min: int = 2  # [topics]: the weight a topic needs from the summary
+    passing_before: frozenset[str] = frozenset()  # [passing] before: folded lower-case phrases
+    passing_after: frozenset[str] = frozenset()  # [passing] after: the word after the name
+    passing_hyphenated: frozenset[str] = frozenset()  # [passing] hyphenated: words after "X-"
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +118,7 @@ class Tags:
 
 @dataclass(frozen=True, slots=True)
 class Topic:
-    """A topic of the taxonomy (data/topics.toml)."""
+    """A topic of the taxonomy (topics.toml)."""
 
     slug: str
     name: str
@@ -106,31 +126,32 @@ class Topic:
 
 
 @dataclass(frozen=True, slots=True)
-class _Reading:
+class Reading:
     code: str  # "" = not a country
     context: frozenset[str]  # single lower-case words
     phrases: tuple[str, ...]  # " multi word " lower-case phrases
 
 
 @dataclass(frozen=True, slots=True)
-class _Contextual:
+class Contextual:
     default: str
-    readings: tuple[_Reading, ...]
+    readings: tuple[Reading, ...]
     source: str
 
 
 @dataclass(frozen=True, slots=True)
-class _CountryRule:
+class CountryRule:
     code: str  # "" for a stop phrase
-    checks: tuple[tuple[int, bool, str], ...]  # (word index, exact?, form): case checks
+    checks: tuple[tuple[int, int, str], ...]  # (word index, how, form): case checks (see _case_ok)
     source: str
     person: bool = False
     caps_ambiguous: bool = False
-    contextual: _Contextual | None = None
+    contextual: Contextual | None = None
+    surname: str = ""  # a leader's full name: the last word, which alone then means the person here
 
 
 @dataclass(frozen=True, slots=True)
-class _TopicRule:
+class TopicRule:
     slug: str  # "" for a topic stop phrase
     weight: int  # weight of a hit in the summary
     title_accepts: bool  # a hit in the title accepts the topic on its own
@@ -138,13 +159,13 @@ class _TopicRule:
     month: bool = False
 
 
-_Step = tuple[int, Word, "_Entry | None", frozenset[str] | None, tuple[tuple[str, int, int, str], ...] | None]
+_Step = tuple[int, Word, "Entry | None", frozenset[str] | None, tuple[tuple[str, int, int, str], ...] | None]
 
 
 @dataclass(frozen=True, slots=True)
-class _Entry:
-    country: _CountryRule | None = None
-    topics: tuple[_TopicRule, ...] = ()
+class Entry:
+    country: CountryRule | None = None
+    topics: tuple[TopicRule, ...] = ()
 
 
 class _FoldTable(dict[int, str]):
@@ -162,24 +183,6 @@ class _FoldTable(dict[int, str]):
         return value
 
 
-def inflections(stem: str) -> list[str]:
-    """Regular English forms for a ``word*`` topic term: strike -> strikes, striking, striker, strikers."""
-    forms = {stem, stem + "s"}
-    if stem.endswith("e"):
-        forms.update((stem + "d", stem[:-1] + "ing", stem + "r", stem + "rs"))
-    elif len(stem) > 2 and stem.endswith("y") and stem[-2] not in "aeiou":
-        forms.discard(stem + "s")
-        forms.update((stem[:-1] + "ies", stem[:-1] + "ied", stem + "ing"))
-    else:
-        if stem.endswith(("s", "x", "z", "ch", "sh")):
-            forms.add(stem + "es")
-        bases = [stem]
-        if len(stem) >= 3 and stem[-1] not in "aeiouwxy" and stem[-2] in "aeiou" and stem[-3] not in "aeiou":
-            bases.append(stem + stem[-1])  # ban -> banned, banning
-        forms.update(base + suffix for base in bases for suffix in ("ed", "ing", "er", "ers", "or", "ors"))
-    return sorted(forms)
-
-
 class Tagger:
     """Country and topic tagger built from the three data files."""
 
@@ -187,8 +190,9 @@ class Tagger:
         self,
         gazetteer: Gazetteer,
         topics: tuple[Topic, ...],
-        entries: dict[str, _Entry],
-        settings: dict[str, Any],
+        entries: dict[str, Entry],
+        settings: Settings,
+        model: TopicModel | None = None,
     ) -> None:
         self._gazetteer = gazetteer
         self.countries: tuple[Country, ...] = gazetteer.countries
@@ -199,14 +203,24 @@ class Tagger:
             self._topic_by_key.setdefault(slugify(topic.name), topic)
         self._entries = entries
         self._first: frozenset[str] = frozenset(key.split(" ")[0] for key in entries)
-        self._fold = _FoldTable(settings["fold"])
-        self._given_names: frozenset[str] = settings["given_names"]
-        self._surnames: frozenset[str] = settings["surnames"]
-        self._known_words: frozenset[str] = settings["known_words"] | frozenset(self._first)
-        self._month_markers: frozenset[str] = settings["month_markers"]
-        self._summary_min: int = settings["summary_min"]
+        self.settings = settings
+        self.model = model
+        self._fold = _FoldTable(dict(settings.fold))
+        self._given_names = settings.given_names
+        self._surnames = settings.surnames
+        self._known_words = settings.known_words | self._first
+        self._month_markers = settings.month_markers
+        self._summary_min = settings.summary_min
+        self._passing_before = settings.passing_before
+        self._passing_after = settings.passing_after
+        self._passing_hyphenated = settings.passing_hyphenated
+        self._passing_words = (
+            frozenset(phrase.split(" ")[0] for phrase in settings.passing_before | settings.passing_after)
+            | settings.passing_hyphenated
+        )
         self._topic_order = {topic.slug: index for index, topic in enumerate(topics)}
         self._cache: dict[str, tuple[Word, ...]] = {}
+        self._lows: dict[str, tuple[str, ...]] = {}  # the same tokens' lower-case words, for the model
         self._cold: set[str] = set()  # white-space tokens without any known first word
         # The others: (position in the token, word, entry of the word alone, words that may follow it,
         # plain topic hits) for each word that starts a phrase.
@@ -228,37 +242,6 @@ class Tagger:
             if entry.country is None and entry.topics and all(t.slug and not t.month for t in entry.topics)
         }
 
-    # ------------------------------------------------------------------ loading
-
-    #: The data files a tagger is built from, in the order :meth:`load` reads them.
-    FILES = ("tagging.toml", "countries.toml", "topics.toml")
-
-    @classmethod
-    def sources(cls, data_dir: Path, fallback_dir: Path | None = None) -> dict[str, Path]:
-        """Where each of :attr:`FILES` is read from: ``data_dir``, else ``fallback_dir``."""
-
-        def locate(name: str) -> Path:
-            path = Path(data_dir) / name
-            if not path.exists() and fallback_dir is not None and (Path(fallback_dir) / name).exists():
-                return Path(fallback_dir) / name
-            return path
-
-        return {name: locate(name) for name in cls.FILES}
-
-    @classmethod
-    def load(cls, data_dir: Path, fallback_dir: Path | None = None) -> Tagger:
-        """Read countries.toml, topics.toml and tagging.toml from ``data_dir`` (each falling back to
-        ``fallback_dir``). Raises :class:`TaggingDataError` on malformed data."""
-        paths = cls.sources(data_dir, fallback_dir)
-        tagging_path = paths["tagging.toml"]
-        rules = read_toml(tagging_path)
-        gazetteer = Gazetteer.load(paths["countries.toml"], _primary(tagging_path, rules))
-        builder = _Builder(gazetteer, _fold_letters(tagging_path, rules))
-        topics = builder.add_topics(paths["topics.toml"])
-        settings = builder.add_rules(tagging_path, rules)
-        gazetteer.aliases = ()  # compiled into the table above: the tagger keeps only the name lookups
-        return cls(gazetteer, topics, builder.entries, settings)
-
     # ------------------------------------------------------------------ lookups
 
     def country(self, code_or_slug_or_name: str) -> Country | None:
@@ -275,12 +258,21 @@ class Tagger:
         """The words of ``text`` (see the module docstring, step 1)."""
         return self._flatten(self._raw(text))
 
+    def lows(self, text: str) -> list[str]:
+        """The folded lower-case words of ``text``, as the topic model reads them."""
+        return [word[0] for word in self.words(text) if word[0]]
+
+    def model_scores(self, title: str, summary: str) -> dict[str, float]:
+        """The topic model's probability of each topic for an article (empty without a model)."""
+        return self.model.probabilities(self.lows(title), self.lows(summary)) if self.model else {}
+
     def _raw(self, text: str) -> list[str]:
         """White-space tokens of ``text`` (NFC-normalised, so that accents fold the same way)."""
         if not text.isascii() and not unicodedata.is_normalized("NFC", text):
             text = unicodedata.normalize("NFC", text)
         if len(self._cache) > _CACHE_LIMIT:
             self._cache.clear()
+            self._lows.clear()
             self._cold.clear()
             self._plans.clear()
         return text.split()
@@ -300,8 +292,8 @@ class Tagger:
             gap = folded[position:start]
             text = folded[start:end]
             if gap and not _JOINERS.issuperset(gap):
-                words.append(_BARRIER)
-            elif gap and words and words[-1] is not _BARRIER:
+                words.append(BARRIER)
+            elif gap and words and words[-1] is not BARRIER:
                 low, previous, orig, _ = words[-1]
                 if gap == "'" and text in ("s", "S"):  # possessive: "Macron's" -> "Macron"
                     words[-1] = (low, previous, orig, raw[position:end] + " ")
@@ -312,12 +304,13 @@ class Tagger:
             position = end
         rest = folded[position:]
         if not words or (rest and not _JOINERS.issuperset(rest)):
-            words.append(_BARRIER)
-        elif rest and words[-1] is not _BARRIER:
+            words.append(BARRIER)
+        elif rest and words[-1] is not BARRIER:
             low, text, orig, _ = words[-1]
             words[-1] = (low, text, orig, raw[position:] + " ")
         result = tuple(words)
         self._cache[raw] = result
+        self._lows[raw] = tuple(word[0] for word in result if word[0])
         first, entries, nexts, simple = self._first, self._entries, self._nexts, self._simple
         plan = tuple(
             (k, word, entries.get(word[0]), nexts.get(word[0]), simple.get(word[0]))
@@ -341,6 +334,11 @@ class Tagger:
         minimum = self._summary_min
         topics = [slug for slug, weight in weights.items() if weight >= minimum]
         weak = () if len(topics) == len(weights) else tuple((t, w) for t, w in weights.items() if w < minimum)
+        if self.model is not None:
+            # every token was split (and its words kept) by the scans above
+            get = self._lows.__getitem__
+            head = list(chain.from_iterable(map(get, article.title)))
+            topics = self.model.combine(topics, head, list(chain.from_iterable(map(get, article.summary))))
         if len(topics) > 1:
             topics.sort(key=self._topic_order.__getitem__)
         unique = tuple(dict.fromkeys(countries)) if len(countries) > 1 else tuple(countries)
@@ -417,7 +415,7 @@ class Tagger:
 
     def _match(
         self,
-        entry: _Entry,
+        entry: Entry,
         seq: list[Word],
         size: int,
         field: str,
@@ -448,7 +446,7 @@ class Tagger:
 
     def _country(
         self,
-        rule: _CountryRule,
+        rule: CountryRule,
         field: str,
         at: tuple[int, int],
         size: int,
@@ -468,22 +466,65 @@ class Tagger:
         if rule.person and self._is_person(field, at, size, article):
             hits.append(("country", code, text, field, _PERSON_RULE, False))
             return
+        if size == 1 and article.people and text.lower() in article.people:
+            hits.append(("country", code, text, field, _SURNAME_RULE, False))
+            return
+        passing = self._passing(field, at, size, article)
+        if passing:
+            hits.append(("country", code, text, field, f'{_PASSING_RULE}: "{passing}"', False))
+            return
         if rule.contextual is not None:
             code, why = article.resolve(rule.contextual)
             source = f"{source}; {why}"
             if not code:
                 hits.append(("country", rule.code, text, field, source, False))
                 return
+        if rule.surname:
+            article.people.add(rule.surname)
         countries.append(code)
         hits.append(("country", code, text, field, source, True))
 
+    def _passing(self, field: str, at: tuple[int, int], size: int, article: _Article) -> str:
+        """The words next to a country's name that make it a passing mention ("border with", "-owned"),
+        or ""."""
+        raws = article.title if field == "title" else article.summary
+        if self._passing_words.isdisjoint(chain.from_iterable(map(self._low_words, raws))):
+            return ""  # none of the words that may start a passing mention: most articles
+        words, index = article.locate(field, at)
+        after = index + size
+        if after < len(words):
+            following = words[after][0]
+            if words[after - 1][3] == "-" and following in self._passing_hyphenated:
+                return "-" + following
+            if words[after - 1][3] == " ":
+                pair = following + " " + words[after + 1][0] if after + 1 < len(words) else following
+                for phrase in (following, pair):
+                    if phrase in self._passing_after:
+                        return phrase
+        before = self._passing_before
+        for length in (1, 2, 3):
+            if index - length < 0:
+                break
+            phrase = " ".join(word[0] for word in words[index - length : index])
+            if phrase in before:
+                return phrase
+        return ""
+
+    def _low_words(self, raw: str) -> tuple[str, ...]:
+        """The lower-case words of one white-space token (split now if the scan has not reached it)."""
+        found = self._lows.get(raw)
+        if found is None:
+            self._split(raw)
+            found = self._lows[raw]
+        return found
+
     def _is_person(self, field: str, at: tuple[int, int], size: int, article: _Article) -> bool:
         words, index = article.locate(field, at)
-        previous = words[index - 1] if index else _BARRIER
+        previous = words[index - 1] if index else BARRIER
         if previous[0] in self._given_names and previous[1][:1].isupper():
             return True
         after = index + size
-        following = words[after] if after < len(words) else _BARRIER
+        following = words[after] if after < len(words) else BARRIER
         name = following[1]
         if not name[:1].isupper() or name.isupper() or following[0] in self._known_words:
             return False
@@ -503,7 +544,7 @@ class Tagger:
 class _Article:
     """Per-article state shared by the rules; the word lists are built only when a rule asks."""
 
-    __slots__ = ("tagger", "title", "summary", "_words", "_lows", "_joined", "_title_case")
+    __slots__ = ("tagger", "title", "summary", "_words", "_lows", "_joined", "_title_case", "people")
 
     def __init__(self, tagger: Tagger, title: list[str], summary: list[str]) -> None:
         self.tagger = tagger
@@ -513,6 +554,7 @@ class _Article:
         self._lows: frozenset[str] | None = None
         self._joined = ""
         self._title_case: dict[str, bool] | None = None
+        self.people: set[str] = set()  # surnames of the leaders named in full so far ("montenegro")
 
     def words(self, field: str) -> tuple[list[Word], list[int]]:
         """The words of a field and, per white-space token, the index of its first word."""
@@ -548,7 +590,7 @@ class _Article:
             self._title_case[field] = bool(long_words) and capitalised >= 0.6 * len(long_words)
         return self._title_case[field]
 
-    def resolve(self, rule: _Contextual) -> tuple[str, str]:
+    def resolve(self, rule: Contextual) -> tuple[str, str]:
         """The code a contextual alias stands for here, and why."""
         if self._lows is None:
             lows = [word[0] for field in ("title", "summary") for word in self.words(field)[0]]
@@ -566,12 +608,17 @@ class _Article:
         return rule.default, f"{rule.source}: {rule.default or 'no country'} (default)"
 
 
-def _case_ok(words: list[Word], checks: tuple[tuple[int, bool, str], ...]) -> bool:
-    """Exact words must be equal; capitalised words capitalised, but a short all-caps word ("GAO",
-    "RIF") is an acronym, not a shouted name ("Gao", "Rif")."""
-    for offset, exact, form in checks:
+def _case_ok(words: list[Word], checks: tuple[tuple[int, int, str], ...]) -> bool:
+    """Per check (word, how, form): 2, the word as written, accents included ("Støre" is not "Store");
+    1, exact (an acronym); 0, capitalised, but a short all-caps word ("GAO", "RIF") is an acronym, not a
+    shouted name ("Gao", "Rif")."""
+    for offset, how, form in checks:
+        if how == 2:
+            if words[offset][2] != form:
+                return False
+            continue
         text = words[offset][1]
-        if exact:
+        if how:
             if text != form:
                 return False
         elif not text[:1].isupper() or (1 < len(text) <= 3 and text.isupper() and not form.isupper()):
@@ -583,218 +630,13 @@ def _text(words: list[Word], size: int) -> str:
     return "".join([word[2] + word[3] for word in words[: size - 1]]) + words[size - 1][2]
 
 
-def _fold_letters(path: Path, rules: dict[str, Any]) -> dict[str, str]:
-    table = rules.get("fold", {})
-    letters = table.get("letters", {}) if isinstance(table, dict) else None
-    if not isinstance(letters, dict) or not all(
-        isinstance(k, str) and len(k) == 1 and isinstance(v, str) and len(v) == 1 for k, v in letters.items()
-    ):
-        raise TaggingDataError(path, line_of(path, r"^\s*letters\s*="), "[fold] letters must map one letter to one")
-    return letters
+def splitter(fold_letters: Mapping[str, str]) -> Callable[[str], list[Word]]:
+    """The word splitter of a tagger with these fold letters (to compile phrases as text is read)."""
+    return Tagger(Gazetteer((), ()), (), {}, Settings(fold=fold_letters)).words
 
 
-def _primary(path: Path, rules: dict[str, Any]) -> dict[str, str]:
-    table = rules.get("primary", {})
-    if not isinstance(table, dict) or not all(isinstance(v, str) for v in table.values()):
-        raise TaggingDataError(path, line_of(path, r"^\s*\[primary\]"), "[primary] must map phrases to codes")
-    return table
-
-
-class _Builder:
-    """Compiles the data files into the tagger's lookup dict."""
-
-    def __init__(self, gazetteer: Gazetteer, fold_letters: dict[str, str]) -> None:
-        self.gazetteer = gazetteer
-        self.fold_letters = fold_letters
-        self.entries: dict[str, _Entry] = {}
-        self._splitter = Tagger(gazetteer, (), {}, {**_EMPTY_SETTINGS, "fold": fold_letters})
-
-    def key(self, phrase: str) -> tuple[str, list[Word]]:
-        words = self._splitter.words(phrase)
-        return " ".join(word[0] for word in words), words
-
-    def _checked_key(self, path: Path, phrase: str, where: str) -> tuple[str, list[Word]]:
-        key, words = self.key(phrase)
-        if not words or any(word is _BARRIER or not word[0] for word in words):
-            raise TaggingDataError(
-                path,
-                line_of(path, re.escape(phrase)),
-                f'{where}: "{phrase}" has punctuation that breaks phrases',
-            )
-        return key, words
-
-    def add_country(self, path: Path | None, phrase: str, rule: _CountryRule, exact_all: bool = False) -> None:
-        if path is None:
-            key, words = self.key(phrase)
-            if any(not word[0] for word in words):
-                return  # a pycountry name that cannot appear as one phrase
-        else:
-            key, words = self._checked_key(path, phrase, "phrase")
-        checks = []
-        for offset, word in enumerate(words):
-            text = word[1]
-            acronym = sum(map(str.isalpha, text)) >= 2 and text.isupper()
-            if exact_all or acronym:
-                checks.append((offset, True, text))
-            elif text[:1].isupper():
-                checks.append((offset, False, text))
-        country = replace(rule, checks=tuple(checks))
-        self.entries[key] = replace(self.entries.get(key, _EMPTY_ENTRY), country=country)
-
-    def add_topics(self, path: Path) -> tuple[Topic, ...]:
-        data = read_toml(path)
-        topics = []
-        for slug, spec in data.items():
-            header = rf"^\s*\[\s*\"?{re.escape(slug)}\"?\s*\]"
-            if not isinstance(spec, dict) or slug != slugify(slug):
-                raise TaggingDataError(
-                    path, line_of(path, header), f"[{slug}] must be a table named by a slug (a-z, 0-9, -)"
-                )
-            unknown = set(spec) - {"name", "description", "terms", "strong", "hints"}
-            if unknown:
-                raise TaggingDataError(
-                    path, line_of(path, header), f"[{slug}] unknown field(s): {', '.join(sorted(unknown))}"
-                )
-            name, description = spec.get("name"), spec.get("description")
-            if not isinstance(name, str) or not isinstance(description, str):
-                raise TaggingDataError(
-                    path, line_of(path, header), f"[{slug}] needs a name and a description (strings)"
-                )
-            topics.append(Topic(slug, name, description))
-            for field, weight, title_accepts in _TOPIC_FIELDS:
-                for term in string_list(path, spec.get(field, []), f"[{slug}] {field}", header):
-                    source = f'{path.parent.name}/{path.name} [{slug}] {field}: "{term}"'
-                    self._add_term(path, term, _TopicRule(slug, weight, title_accepts, source))
-        if not topics:
-            raise TaggingDataError(path, None, "no topics defined")
-        return tuple(topics)
-
-    def _add_term(self, path: Path, term: str, rule: _TopicRule) -> None:
-        variants = [""]
-        for raw in term.split():
-            forms = inflections(raw[:-1]) if raw.endswith("*") else [raw]
-            variants = [f"{prefix} {form}".strip() for prefix in variants for form in forms]
-        for variant in variants:
-            key, _ = self._checked_key(path, variant, f"term {term!r}")
-            topics = self.entries.get(key, _EMPTY_ENTRY).topics
-            same = [old for old in topics if old.slug == rule.slug]
-            if not rule.slug:
-                topics = (rule,)
-            elif not same:
-                topics += (rule,)
-            elif (same[0].weight, same[0].title_accepts) < (rule.weight, rule.title_accepts):
-                topics = tuple(rule if old.slug == rule.slug else old for old in topics)
-            self.entries[key] = replace(self.entries.get(key, _EMPTY_ENTRY), topics=topics)
-
-    def add_rules(self, path: Path, rules: dict[str, Any]) -> dict[str, Any]:
-        """Add the gazetteer aliases and the rules of tagging.toml; return the tagger settings."""
-        gazetteer = self.gazetteer
-
-        def section(name: str) -> dict[str, Any]:
-            value = rules.get(name, {})
-            if not isinstance(value, dict):
-                raise TaggingDataError(path, line_of(path, rf"^\s*{name}\s*="), f"{name} must be a table")
-            return value
-
-        def words(table: dict[str, Any], name: str, where: str) -> list[str]:
-            return string_list(path, table.get(name, []), f"{where}.{name}", rf"^\s*{name}\s*=")
-
-        def code(value: object, where: str) -> str:
-            if value == "" or (isinstance(value, str) and value in gazetteer.by_code):
-                return str(value)
-            raise TaggingDataError(path, line_of(path, re.escape(str(value))), f"{where}: unknown code {value!r}")
-
-        for key in rules.get("primary", {}).values():
-            code(key, "[primary]")
-        people = section("person_names")
-        person_aliases = {fold(a).lower() for a in words(people, "aliases", "person_names")}
-        caps = {fold(a).lower() for a in words(section("all_caps"), "ambiguous_abbreviations", "all_caps")}
-        contextual: dict[str, tuple[str, _Contextual]] = {}
-        blocks = rules.get("contextual", [])
-        if not isinstance(blocks, list):
-            raise TaggingDataError(path, line_of(path, r"contextual"), "contextual must be an array of tables")
-        for number, block in enumerate(blocks, 1):
-            where = f"[[contextual]] #{number}"
-            if not isinstance(block, dict) or not isinstance(block.get("readings", []), list):
-                raise TaggingDataError(path, None, f"{where} must be a table with a readings list")
-            readings = []
-            for reading in block.get("readings", []):
-                if not isinstance(reading, dict):
-                    raise TaggingDataError(path, None, f"{where}: each reading is {{ code = ..., context = [...] }}")
-                context = [self.key(item)[0] for item in words(reading, "context", where)]
-                readings.append(
-                    _Reading(
-                        code(reading.get("code"), where),
-                        frozenset(item for item in context if " " not in item),
-                        tuple(f" {item} " for item in context if " " in item),
-                    )
-                )
-            default = code(block.get("default", ""), where)
-            for alias in words(block, "aliases", where):
-                source = f'rule contextual (data/tagging.toml): "{alias}"'
-                contextual[self.key(alias)[0]] = (alias, _Contextual(default, tuple(readings), source))
-
-        used = set()
-        for alias in sorted(gazetteer.aliases, key=lambda alias: alias.field != "name"):
-            key = self.key(alias.text)[0]
-            low = fold(alias.text).lower()
-            context = contextual.get(key)
-            used.add(key)
-            rule = _CountryRule(
-                alias.code,
-                (),
-                alias.source,
-                person=low in person_aliases,
-                caps_ambiguous=low in caps,
-                contextual=context[1] if context else None,
-            )
-            toml_path = None if alias.field == "name" else gazetteer.path
-            self.add_country(toml_path, alias.text, rule, exact_all=alias.field == "abbreviations")
-        for key, (alias, context) in contextual.items():  # contextual aliases not listed anywhere else
-            if key not in used:
-                self.add_country(path, alias, _CountryRule(context.default, (), context.source, contextual=context))
-        stops = section("stop_phrases")
-        for group, phrases in stops.items():
-            for phrase in string_list(path, phrases, f"stop_phrases.{group}", rf"^\s*{group}\s*="):
-                source = f'rule stop_phrases (data/tagging.toml) {group}: "{phrase}"'
-                self.add_country(path, phrase, _CountryRule("", (), source))
-
-        topic_rules = section("topics")
-        summary_min = topic_rules.get("summary_min", 2)
-        if not isinstance(summary_min, int) or summary_min < 1:
-            raise TaggingDataError(path, line_of(path, r"summary_min"), "topics.summary_min must be a positive integer")
-        months = {fold(month).lower() for month in words(topic_rules, "month_words", "topics")}
-        for key, entry in list(self.entries.items()):
-            if key.split(" ")[0] in months:
-                self.entries[key] = replace(entry, topics=tuple(replace(t, month=True) for t in entry.topics))
-        for phrase in words(topic_rules, "stop_phrases", "topics"):
-            self._add_term(
-                path,
-                phrase,
-                _TopicRule("", 0, False, f'rule topics.stop_phrases (data/tagging.toml): "{phrase}"'),
-            )
-        known = {w.lower() for w in words(people, "common_words", "person_names")}
-        return {
-            "fold": self.fold_letters,
-            "given_names": frozenset(w.lower() for w in words(people, "given_names", "person_names")),
-            "surnames": frozenset(w.lower() for w in words(people, "surnames", "person_names")),
-            "known_words": frozenset(known),
-            "month_markers": frozenset(w.lower() for w in words(topic_rules, "month_markers", "topics")),
-            "summary_min": summary_min,
-        }
-
-
-#: topics.toml fields: (name, weight in the summary, whether a title hit accepts the topic alone)
-_TOPIC_FIELDS = (("terms", 1, True), ("strong", 2, True), ("hints", 1, False))
-_EMPTY_ENTRY = _Entry()
-_DATE_RULE = "rule month_words (data/tagging.toml): a date, not the noun"
-_CAPS_RULE = "rule all_caps (data/tagging.toml): an abbreviation that is also a word, in an all-caps field"
-_PERSON_RULE = "rule person_names (data/tagging.toml): a person's name, not the country"
-_EMPTY_SETTINGS: dict[str, Any] = {
-    "fold": {},
-    "given_names": frozenset(),
-    "surnames": frozenset(),
-    "known_words": frozenset(),
-    "month_markers": frozenset(),
-    "summary_min": 2,
-}
+_DATE_RULE = "tagging.toml [topics] month_words: a date, not the noun"
+_CAPS_RULE = "tagging.toml [all_caps]: an abbreviation that is also a word, in an all-caps field"
+_PASSING_RULE = "tagging.toml [passing]: a passing mention"
+_SURNAME_RULE = "a leader named in full before: the surname alone is the person"
+_PERSON_RULE = "tagging.toml [person_names]: a person's name, not the country"

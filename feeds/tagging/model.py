@@ -1,0 +1,184 @@
+"""The learned topic model: a linear classifier per topic over TF-IDF word features, read from model.json.
+
+``feeds train`` (:mod:`feeds.tagging.train`, with scikit-learn) fits it; reading and applying it needs
+nothing but this module: the features of an article are its folded lower-case words (and, where the
+file says so, word pairs and title words), weighted by their idf and scaled to unit length; a topic's
+probability is the logistic of its intercept plus the dot product with its weights, summed over the
+features present only (a sparse dot product).
+
+Combination with the rules (the file's ``combine``): the model adds a topic the rules did not find when
+its probability reaches the topic's threshold, and, with ``veto`` set, drops a topic the rules found
+when its probability is below ``veto``. Thresholds are chosen by cross-validation on the development
+corpus (see :mod:`feeds.tagging.train`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from itertools import repeat
+from pathlib import Path
+
+from feeds.tagging.gazetteer import TaggingDataError
+
+FORMAT = "feeds topic model"
+VERSION = 1
+
+
+def features(head: Sequence[str], body: Sequence[str], *, pairs: bool, title_words: bool) -> list[str]:
+    """The feature names of an article from the words of its title and its summary (folded lower case,
+    as the tagger reads them: :meth:`feeds.tagging.match.Tagger.words`): each word, where the file
+    says so each pair of neighbouring words ("general strike") and each title word ("title:strike")."""
+    out = [*head, *body]
+    if pairs:
+        out += [f"{a} {b}" for part in (head, body) for a, b in zip(part, part[1:], strict=False)]
+    if title_words:
+        out += ["title:" + word for word in head]
+    return [name for name in out if name]
+
+
+@dataclass(frozen=True, slots=True)
+class TopicModel:
+    """A model.json, ready to apply."""
+
+    path: Path
+    slugs: tuple[str, ...]
+    intercepts: tuple[float, ...]
+    thresholds: tuple[float, ...]
+    veto: float | None
+    pairs: bool
+    title_words: bool
+    # Per kind of feature (word, pair of words as a tuple, title word): idf squared for every feature (the
+    # vector's length), and ((topic index, idf * weight), ...) for those with a non-zero weight.
+    squares: tuple[dict, dict, dict]
+    weights: tuple[dict, dict, dict]
+    cuts: tuple[float, ...]  # the thresholds as logits
+    info: dict[str, object]
+
+    @classmethod
+    def read(cls, path: Path, known_topics: Iterable[str]) -> TopicModel:
+        """Read and check a model.json; a malformed one is a :class:`TaggingDataError`."""
+        try:
+            data = json.loads(Path(path).read_text("utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            raise TaggingDataError(path, None, f"cannot read the topic model: {exc}") from None
+        try:
+            return cls._parse(path, data, set(known_topics))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise TaggingDataError(path, None, f"malformed topic model: {exc!r}") from None
+
+    @classmethod
+    def _parse(cls, path: Path, data: dict, known: set[str]) -> TopicModel:
+        if data.get("format") != FORMAT or data.get("version") != VERSION:
+            raise TaggingDataError(path, None, f'not a "{FORMAT}" version {VERSION} file')
+        # a topic dropped from the taxonomy since the model was trained is left out of it
+        topics = {slug: spec for slug, spec in data["topics"].items() if slug in known}
+        slugs = tuple(topics)
+        idf = {str(name): float(value) for name, value in data["idf"].items()}
+        weights: dict[str, list[tuple[int, float]]] = {}
+        for index, slug in enumerate(slugs):
+            for name, weight in topics[slug]["weights"].items():
+                weights.setdefault(name, []).append((index, idf[name] * float(weight)))
+        thresholds = tuple(float(topics[slug]["threshold"]) for slug in slugs)
+        combine = data["combine"]
+        veto = combine.get("veto")
+        return cls(
+            Path(path),
+            slugs,
+            tuple(float(topics[slug]["intercept"]) for slug in slugs),
+            thresholds,
+            None if veto is None else float(veto),
+            bool(data["features"]["pairs"]),
+            bool(data["features"]["title_words"]),
+            _by_kind({name: value * value for name, value in idf.items()}),
+            _by_kind({name: tuple(rows) for name, rows in weights.items()}),
+            tuple(map(_logit, thresholds)),
+            dict(data.get("trained", {})),
+        )
+
+    def probabilities(self, head: Sequence[str], body: Sequence[str]) -> dict[str, float]:
+        """Each topic's probability for an article, from the words of its title and summary."""
+        sums = self._sums(head, body)
+        return {slug: 1 / (1 + math.exp(-z)) for slug, z in zip(self.slugs, sums, strict=True)}
+
+    def _sums(self, head: Sequence[str], body: Sequence[str]) -> list[float]:
+        # The words are the tagger's cached strings (their hashes are cached too): sets and dict look-ups
+        # in C do nearly all the work.
+        words, pairs, titles = self.squares
+        names = set(head).union(body)
+        squares = sum(map(words.get, names, repeat(0.0)))
+        found = [(names, self.weights[0])]
+        if self.pairs:
+            both = set(zip(head, head[1:], strict=False)).union(zip(body, body[1:], strict=False))
+            squares += sum(map(pairs.get, both, repeat(0.0)))
+            found.append((both, self.weights[1]))
+        if self.title_words:
+            title = set(head)
+            squares += sum(map(titles.get, title, repeat(0.0)))
+            found.append((title, self.weights[2]))
+        sums = list(self.intercepts)
+        if squares:
+            scale = 1 / math.sqrt(squares)
+            for present, weights in found:
+                for name in present & weights.keys():
+                    for index, value in weights[name]:
+                        sums[index] += value * scale
+        return sums
+
+    def combine(self, rule_topics: list[str], head: Sequence[str], body: Sequence[str]) -> list[str]:
+        """The topics after the model: the rules' topics it does not veto, and those it adds
+        (probability >= the topic's threshold)."""
+        if self.veto is None and not (self.pairs or self.title_words):
+            return self._add(rule_topics, head, body)
+        sums = self._sums(head, body)
+        out = rule_topics
+        if self.veto is not None:
+            veto = _logit(self.veto)
+            logits = dict(zip(self.slugs, sums, strict=True))
+            out = [slug for slug in rule_topics if logits.get(slug, veto) >= veto]
+        added = [slug for slug, z, cut in zip(self.slugs, sums, self.cuts, strict=True) if z >= cut and slug not in out]
+        return out + added if added else out
+
+    def _add(self, rule_topics: list[str], head: Sequence[str], body: Sequence[str]) -> list[str]:
+        """:meth:`combine` for words alone and no veto (the shipped model): only the topics that a word
+        of the article weighs on are computed."""
+        names = set(head)
+        names.update(body)
+        squares = self.squares[0]
+        weights = self.weights[0]
+        touched: dict[int, float] = {}
+        for name in names & weights.keys():
+            for index, value in weights[name]:
+                touched[index] = touched.get(index, 0.0) + value
+        if not touched:
+            return rule_topics
+        scale = 1 / math.sqrt(sum(map(squares.__getitem__, names & squares.keys())))
+        slugs, intercepts, cuts = self.slugs, self.intercepts, self.cuts
+        added = [
+            slugs[index]
+            for index, value in touched.items()
+            if intercepts[index] + value * scale >= cuts[index] and slugs[index] not in rule_topics
+        ]
+        return rule_topics + added if added else rule_topics
+
+
+def _by_kind(table: dict[str, object]) -> tuple[dict, dict, dict]:
+    """Split a table by feature name into words, pairs (as tuples of two words) and title words."""
+    words: dict = {}
+    pairs: dict = {}
+    titles: dict = {}
+    for name, value in table.items():
+        if name.startswith("title:"):
+            titles[name[6:]] = value
+        elif " " in name:
+            pairs[tuple(name.split(" ", 1))] = value
+        else:
+            words[name] = value
+    return words, pairs, titles
+
+
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-9), 1 - 1e-9)
+    return math.log(p / (1 - p))
