@@ -7,7 +7,8 @@ of unchanged articles kept in the cache) and tagging every article again; the fi
 size, with an empty cache and a new ledger, is shown apart. Comparisons whose program is missing
 are skipped with the reason printed. Sizes come from BENCH_SIZES (default 1000,10000,50000,100000);
 serving is measured on the second, and the complete site is built up to BENCH_FULL_MAX articles
-(default 10000).
+(default 10000). BENCH_PARTS (default builds,pipeline,serving) picks the parts to run:
+``BENCH_SIZES=10000 BENCH_FULL_MAX=0 BENCH_PARTS=builds`` is the feeds-only build against Hugo alone.
 
 The output of a run is moved aside before the next one, and deleted only at the end. ext4 without
 a journal (as on this VM) passes over inodes freed in the last minutes when it allocates new ones
@@ -74,8 +75,7 @@ def run_measured(cmd: list[str], **kwargs) -> tuple[float, float, subprocess.Com
     """Wall time (s) and peak memory (MiB) of one child process and whatever it forks.
 
     Peak memory is the larger of the process's peak RSS and the peak of its process tree's summed
-    PSS, sampled every 50 ms: a worker forked by ``feeds build`` shares most pages with its parent,
-    and its own pages count too.
+    PSS, sampled every 50 ms, so that any child process counts too.
     """
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
@@ -440,14 +440,18 @@ def main() -> None:
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     print(f"feeds benchmark, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
     print(f"machine: {os.cpu_count()} cores, {mem:.0f} GiB, {platform.platform()}, Python {platform.python_version()}")
+    parts = os.environ.get("BENCH_PARTS", "builds,pipeline,serving").split(",")
     WORK.mkdir(exist_ok=True)
     peaks: dict[int, float] = {}
     try:
         for n in sizes:
             target = generate(n, hugo is not None and n <= 100_000)
-            builds(n, target, hugo, peaks)  # the first build also writes the ledger the load below reads
-            pipeline(n, target)
-        serving(WORK / str(sizes[min(1, len(sizes) - 1)]), wrk_bin, nginx, seconds)
+            if "builds" in parts:
+                builds(n, target, hugo, peaks)  # the first build also writes the ledger the load below reads
+            if "pipeline" in parts:
+                pipeline(n, target)
+        if "serving" in parts:
+            serving(WORK / str(sizes[min(1, len(sizes) - 1)]), wrk_bin, nginx, seconds)
     finally:
         shutil.rmtree(TRASH, ignore_errors=True)
 

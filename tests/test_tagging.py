@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from feeds.tagging.evaluate import evaluate, format_report
-from feeds.tagging.tag import Tagger, TaggingDataError, Tags
+from feeds.tagging.tag import Tagger, TaggingDataError
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "feeds" / "tagging" / "tables"
@@ -416,11 +416,6 @@ def test_evidence_points_at_text_and_data(tagger: Tagger) -> None:
 def test_evidence_text_is_as_in_the_article(tagger: Tagger) -> None:
     tags = tagger.tag("Strike in Guinea-Bissau and Côte d’Ivoire", "")
     assert [e.text for e in tags.evidence if e.kind == "country"] == ["Guinea-Bissau", "Côte d’Ivoire"]
-
-
-def test_result_types(tagger: Tagger) -> None:
-    tags = tagger.tag("France: strike", "")
-    assert isinstance(tags, Tags) and isinstance(tags.countries, tuple) and isinstance(tags.evidence, tuple)
 
 
 @pytest.mark.parametrize("query", ["fr", "FR", "france", "France", "FRA", " France "])

@@ -17,14 +17,13 @@ from urllib.parse import quote_plus
 from feeds.model import Article
 from feeds.pipeline.index import Feed, Site
 from feeds.render import FEED_TYPES, FeedPage, Urls
-from feeds.render.atom_rss import Parts, atom, atom_parts, rss, rss_parts
+from feeds.render.atom_rss import atom, rss
 from feeds.render.jsonfeed import jsonfeed
 from feeds.slug import fold
 
 HTML = "text/html; charset=utf-8"
 _ARTICLE_FIELDS = tuple(f.name for f in fields(Article) if f.name != "location")
 RENDERERS = {"atom": atom, "rss": rss, "json": jsonfeed}
-PARTS = {"atom": atom_parts, "rss": rss_parts}
 MAX_LIMIT = 500
 STATIC = {
     "/static/style.css": "text/css; charset=utf-8",
@@ -51,8 +50,6 @@ class Document:
     #: Makes a digest of everything the bytes depend on, when that is known: two documents with the
     #: same digest have the same bytes, so one rendered for an earlier version of the data serves.
     inputs: Callable[[], bytes] | None = None
-    #: A subscription feed in Atom or RSS also comes in pieces (:class:`Parts`) that join into its bytes.
-    parts: Callable[[], Parts] | None = None
 
 
 @dataclass(frozen=True)
@@ -185,7 +182,6 @@ class Publisher:
             lambda: RENDERERS[fmt](page, self.names),
             "feed",
             self._inputs(page),
-            (lambda: PARTS[fmt](page, self.names)) if fmt in PARTS else None,
         )
 
     def feed_page(self, feed: Feed, fmt: str) -> FeedPage:
