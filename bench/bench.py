@@ -39,7 +39,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-GEN = ROOT.parent / "shared" / "bench" / "gen_articles.py"
+GEN = Path(os.environ.get("BENCH_GEN", ROOT.parent / "shared" / "bench" / "gen_articles.py"))
 WORK = ROOT / ".bench"
 CACHE = WORK / "cache"  # the measured runs' cache directory (compiled tables, tags, build manifests)
 TRASH = WORK / "trash"  # outputs of earlier runs, deleted at the end (module docstring)

@@ -11,8 +11,9 @@ Nothing from the previous tree is published unchecked: a file is linked into the
 kept only when, there, it is a regular file of this user that nobody else may write and holds the
 expected bytes (those just rendered, or the sha256 the manifest recorded).
 
-Rendering runs in this thread; placing and compressing run in a small thread pool beside it
-(zlib, brotli, hashing and file system calls release the interpreter lock).
+Rendering runs in this thread. With ``precompress``, placing and compressing run in a pool of two
+threads beside it (zlib, brotli, hashing and file system calls release the interpreter lock);
+without, handing the files to a thread cost more than it saved.
 """
 
 from __future__ import annotations
@@ -135,8 +136,15 @@ def _write(
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.build-", dir=out.parent))
     tree = Tree(out, staging)
     manifest = Manifest(cache_dir, out) if cache_dir is not None else None
-    pool = ThreadPoolExecutor(max_workers=2)
+    pool = ThreadPoolExecutor(max_workers=2) if precompress else None
     placing: deque[tuple[str | None, str | None, Future[list[Placed]]]] = deque()
+
+    def place(rel: str, body: bytes, compressed: bool) -> Future[list[Placed]]:
+        if pool is not None:
+            return pool.submit(_place, tree, manifest, rel, body, compressed)
+        done: Future[list[Placed]] = Future()
+        done.set_result(_place(tree, manifest, rel, body, compressed))
+        return done
 
     def placed(feed: str | None, inputs: str | None, future: Future[list[Placed]]) -> None:
         """Count the files of one document and record them in the manifest."""
@@ -169,16 +177,17 @@ def _write(
                         manifest.record(name, inputs, sha256)
                     continue
                 report.rendered += 1
-                job = pool.submit(_place, tree, manifest, rel, found.render(), len(rels) > 1)
+                job = place(rel, found.render(), len(rels) > 1)
                 placing.append((url_path if found.kind == "feed" else None, inputs, job))
                 while len(placing) > _IN_FLIGHT:
                     placed(*placing.popleft())
             if not feeds_only:
-                placing.append((None, None, pool.submit(_place, tree, None, "404.html", _not_found(publisher), False)))
+                placing.append((None, None, place("404.html", _not_found(publisher), False)))
             while placing:
                 placed(*placing.popleft())
         finally:
-            pool.shutdown(cancel_futures=True)  # nothing writes into the staging tree after this
+            if pool is not None:
+                pool.shutdown(cancel_futures=True)  # nothing writes into the staging tree after this
         os.chmod(staging, 0o755)
         previous = swap(staging, out)
     except BaseException as exc:

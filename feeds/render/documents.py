@@ -25,6 +25,7 @@ HTML = "text/html; charset=utf-8"
 _ARTICLE_FIELDS = tuple(f.name for f in fields(Article) if f.name != "location")
 RENDERERS = {"atom": atom, "rss": rss, "json": jsonfeed}
 MAX_LIMIT = 500
+LATEST = 20  # articles listed on the home page
 STATIC = {
     "/static/style.css": "text/css; charset=utf-8",
     "/static/copy.js": "text/javascript; charset=utf-8",
@@ -133,12 +134,16 @@ class Publisher:
             yield f"/articles/{article.slug}"
 
     def resolve(self, path: str) -> Document | Redirect | None:
+        site = self.site
         if path == "/":
-            return Document(path, HTML, self.site.updated, lambda: _html().index_page(self.site, self.urls))
+            render = lambda: _html().index_page(site, self.urls, LATEST)  # noqa: E731
+            return Document(path, HTML, site.updated, render, "page", self._index_inputs)
         if path == "/feeds.opml":
-            return Document(path, "text/x-opml; charset=utf-8", self.site.updated, self._opml, "opml")
+            inputs = self._inputs_of(path, site.updated, [_header(f) for f in site.feeds.values() if f.articles])
+            return Document(path, "text/x-opml; charset=utf-8", site.updated, self._opml, "opml", inputs)
         if path in STATIC:
-            return Document(path, STATIC[path], self.site.updated, lambda: _static(path), "static")
+            inputs = self._inputs_of(path, site.updated)
+            return Document(path, STATIC[path], site.updated, lambda: _static(path), "static", inputs)
         if path.startswith("/feeds/"):
             return self._feed(path[len("/feeds/") :])
         if path.startswith("/articles/"):
@@ -153,10 +158,14 @@ class Publisher:
                 feed = self.site.feeds.get(path[1:])
                 if feed is None:
                     return self._code_redirect(path[len(prefix) :], "") if prefix == "/countries/" else None
-                return Document(
-                    path, HTML, feed.updated, lambda feed=feed: _html().feed_page(self.site, feed, self.urls)
-                )
+                return self._feed_html(path, feed)
         return None
+
+    def _feed_html(self, path: str, feed: Feed) -> Document:
+        """A country's or topic's page: the feed's fields and every article it lists."""
+        articles = lambda: b"".join(map(self.article_digest, feed.articles))  # noqa: E731
+        render = lambda: _html().feed_page(self.site, feed, self.urls)  # noqa: E731
+        return Document(path, HTML, feed.updated, render, "page", self._inputs_of(path, _header(feed), articles))
 
     def not_found(self, message: str) -> bytes:
         return _html().not_found_page(self.site, self.urls, message)
@@ -270,6 +279,22 @@ class Publisher:
             return _digest(page.fmt, _header(page.feed), rest, entries, self._names_digest)
 
         return digest
+
+    def _inputs_of(self, path: str, *parts: object) -> Callable[[], bytes]:
+        """What a document's bytes and Last-Modified depend on: ``parts`` (a callable part is called
+        when the digest is made), the site's settings and the base URL."""
+
+        def digest() -> bytes:
+            made = [part() if callable(part) else part for part in parts]
+            return _digest(path, self.site.meta, self.urls, made)
+
+        return digest
+
+    def _index_inputs(self) -> bytes:
+        """The home page: every feed's name, count and newest date, and the latest articles."""
+        feeds = [(_header(f), len(f.articles), f.newest) for f in self.site.feeds.values()]
+        latest = b"".join(map(self.article_digest, self.site.articles[:LATEST]))
+        return self._inputs_of("/", self.site.updated, feeds, latest)()
 
     def article_digest(self, article: Article) -> bytes:
         """A digest of the article's fields (its place in the listing aside)."""
