@@ -367,3 +367,14 @@ def test_pages_with_the_same_input_digest_have_the_same_bytes(data_dir: Path, ed
         assert not same
     else:
         assert len(same) > 100 and "/" in differ
+
+
+def test_files_written_under_a_permissive_umask_are_linked_by_the_next_build(data_dir: Path, tmp_path: Path):
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    previous = os.umask(0o002)  # as for a user with a group of their own
+    try:
+        _cached_build(data_dir, out, cache)
+        again = _cached_build(data_dir, out, cache)
+    finally:
+        os.umask(previous)
+    assert again["written"] == 0 and again["unchanged"] == again["files"]

@@ -285,7 +285,9 @@ class Tree:
             with contextlib.suppress(OSError):
                 if os.stat(os.path.join(self.old, rel)).st_size == len(data) and self._link(rel, data.__eq__):
                     return False
-        with open(self._add(rel), "wb") as handle:
+        # 0o644 whatever the umask: a group-writable file would not be trusted by the next build
+        fd = os.open(self._add(rel), os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
+        with os.fdopen(fd, "wb") as handle:
             handle.write(data)
         return True
 
