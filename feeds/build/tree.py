@@ -11,9 +11,8 @@ Nothing from the previous tree is published unchecked: a file is linked into the
 kept only when, there, it is a regular file of this user that nobody else may write and holds the
 expected bytes (those just rendered, or the sha256 the manifest recorded).
 
-Rendering runs in this thread. With ``precompress``, placing and compressing run in a pool of two
-threads beside it (zlib, brotli, hashing and file system calls release the interpreter lock);
-without, handing the files to a thread cost more than it saved.
+Documents are published by a small pool of threads: while one renders (holding the interpreter
+lock), the others wait on the file system, compress or hash, which release it.
 """
 
 from __future__ import annotations
@@ -26,9 +25,8 @@ import hashlib
 import os
 import shutil
 import tempfile
-from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,7 +40,9 @@ from feeds.render.documents import Document, Publisher, PublishOptions
 
 PRECOMPRESSED = ("gzip", ".gz"), ("br", ".br")
 _TEXT_SUFFIXES = (".html", ".atom", ".rss", ".json", ".opml", ".css", ".js", ".xml")
-_IN_FLIGHT = 32  # documents rendered and not yet placed: bounds their memory
+# Threads that publish documents: file system calls (0.1 to 1 ms each on a virtual disk),
+# compression and hashing release the interpreter lock, rendering does not.
+_THREADS = 4
 
 
 class BuildError(Exception):
@@ -136,58 +136,46 @@ def _write(
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.build-", dir=out.parent))
     tree = Tree(out, staging)
     manifest = Manifest(cache_dir, out) if cache_dir is not None else None
-    pool = ThreadPoolExecutor(max_workers=2) if precompress else None
-    placing: deque[tuple[str | None, str | None, Future[list[Placed]]]] = deque()
 
-    def place(rel: str, body: bytes, compressed: bool) -> Future[list[Placed]]:
-        if pool is not None:
-            return pool.submit(_place, tree, manifest, rel, body, compressed)
-        done: Future[list[Placed]] = Future()
-        done.set_result(_place(tree, manifest, rel, body, compressed))
-        return done
+    def publish(url_path: str) -> Published | None:
+        """One document into the staging tree, linked or rendered (run in the pool)."""
+        found = publisher.resolve(url_path)
+        if not isinstance(found, Document):
+            return None
+        rel = output_path(url_path)
+        rels = [rel, *(rel + suffix for _, suffix in PRECOMPRESSED)] if _compressed(rel, precompress) else [rel]
+        inputs = found.inputs().hex() if manifest is not None and found.inputs is not None else None
+        recorded = manifest.unchanged(rels, inputs) if inputs is not None else None
+        if recorded is not None and tree.reuse(recorded):
+            return Published(None, inputs, False, [(name, False, sha256) for name, sha256 in recorded.items()])
+        feed = url_path if found.kind == "feed" else None
+        return Published(feed, inputs, True, _place(tree, manifest, rel, found.render(), len(rels) > 1))
 
-    def placed(feed: str | None, inputs: str | None, future: Future[list[Placed]]) -> None:
-        """Count the files of one document and record them in the manifest."""
-        for rel, written, sha256 in future.result():
+    paths = [p for p in publisher.paths() if _wanted(p, formats, feeds_only)]
+    pool = ThreadPoolExecutor(max_workers=_THREADS)
+    try:
+        try:
+            for number, done in enumerate(pool.map(publish, paths), start=1):
+                if progress is not None:
+                    progress(number, len(paths))
+                if done is None:
+                    continue
+                report.rendered += done.rendered
+                for rel, written, sha256 in done.files:
+                    report.files += 1
+                    report.written += written
+                    report.unchanged += not written
+                    if manifest is not None:
+                        manifest.record(rel, done.inputs, sha256)
+                if done.feed is not None and done.files[0][1]:
+                    report.changed_feeds.append(done.feed)
+        finally:
+            pool.shutdown(cancel_futures=True)  # nothing writes into the staging tree after this
+        if not feeds_only:
+            written = tree.place("404.html", publisher.not_found("There is no page here."))
             report.files += 1
             report.written += written
             report.unchanged += not written
-            if manifest is not None:
-                manifest.record(rel, inputs, sha256)
-        if feed is not None and future.result()[0][1]:
-            report.changed_feeds.append(feed)
-
-    try:
-        try:
-            paths = [p for p in publisher.paths() if _wanted(p, formats, feeds_only)]
-            for number, url_path in enumerate(paths, start=1):
-                if progress is not None:
-                    progress(number, len(paths))
-                found = publisher.resolve(url_path)
-                if not isinstance(found, Document):
-                    continue
-                rel = output_path(url_path)
-                rels = [rel, *(rel + suffix for _, suffix in PRECOMPRESSED)] if _compressed(rel, precompress) else [rel]
-                inputs = found.inputs().hex() if manifest is not None and found.inputs is not None else None
-                recorded = manifest.unchanged(rels, inputs) if inputs is not None else None
-                if recorded is not None and tree.reuse(recorded):
-                    report.files += len(rels)
-                    report.unchanged += len(rels)
-                    for name, sha256 in recorded.items():
-                        manifest.record(name, inputs, sha256)
-                    continue
-                report.rendered += 1
-                job = place(rel, found.render(), len(rels) > 1)
-                placing.append((url_path if found.kind == "feed" else None, inputs, job))
-                while len(placing) > _IN_FLIGHT:
-                    placed(*placing.popleft())
-            if not feeds_only:
-                placing.append((None, None, place("404.html", _not_found(publisher), False)))
-            while placing:
-                placed(*placing.popleft())
-        finally:
-            if pool is not None:
-                pool.shutdown(cancel_futures=True)  # nothing writes into the staging tree after this
         os.chmod(staging, 0o755)
         previous = swap(staging, out)
     except BaseException as exc:
@@ -203,16 +191,22 @@ def _write(
     return report
 
 
-def _not_found(publisher: Publisher) -> bytes:
-    return publisher.not_found("There is no page here.")
-
-
 def _compressed(rel: str, precompress: bool) -> bool:
     return precompress and rel.endswith(_TEXT_SUFFIXES)
 
 
 #: One file placed: its path in the tree, whether it was written (not linked), the sha256 of its bytes.
 Placed = tuple[str, bool, str]
+
+
+@dataclass(frozen=True)
+class Published:
+    """What publishing one document did."""
+
+    feed: str | None  # the URL path of a subscription feed rendered
+    inputs: str | None  # the document's input digest
+    rendered: bool
+    files: list[Placed]
 
 
 def _place(tree: Tree, manifest: Manifest | None, rel: str, body: bytes, precompress: bool) -> list[Placed]:

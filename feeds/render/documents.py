@@ -124,9 +124,11 @@ class Publisher:
         yield "/feeds.opml"
         yield from STATIC
         for key, feed in self.site.feeds.items():
+            # A page's formats one after the other: they show the same entries, made once for both.
             for fmt in RENDERERS:
                 yield f"/feeds/{key}.{fmt}"
-                for number in range(1, self.archive_count(feed) + 1):
+            for number in range(1, self.archive_count(feed) + 1):
+                for fmt in RENDERERS:
                     yield f"/feeds/archive/{key}/{number}.{fmt}"
             if feed.kind != "all":
                 yield feed.html_path
