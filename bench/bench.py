@@ -7,7 +7,8 @@ of unchanged articles kept in the cache) and tagging every article again; the fi
 size, with an empty cache and a new ledger, is shown apart. Comparisons whose program is missing
 are skipped with the reason printed. Sizes come from BENCH_SIZES (default 1000,10000,50000,100000);
 serving is measured on the second, and the complete site is built up to BENCH_FULL_MAX articles
-(default 10000).
+(default 10000). BENCH_PARTS (default builds,complete,pipeline,serving) picks the parts to run:
+``BENCH_SIZES=10000 BENCH_FULL_MAX=0 BENCH_PARTS=builds`` is the feeds-only build against Hugo alone.
 
 The output of a run is moved aside before the next one, and deleted only at the end. ext4 without
 a journal (as on this VM) passes over inodes freed in the last minutes when it allocates new ones
@@ -38,7 +39,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-GEN = ROOT.parent / "shared" / "bench" / "gen_articles.py"
+GEN = Path(os.environ.get("BENCH_GEN", ROOT.parent / "shared" / "bench" / "gen_articles.py"))
 WORK = ROOT / ".bench"
 CACHE = WORK / "cache"  # the measured runs' cache directory (compiled tables, tags, build manifests)
 TRASH = WORK / "trash"  # outputs of earlier runs, deleted at the end (module docstring)
@@ -74,8 +75,7 @@ def run_measured(cmd: list[str], **kwargs) -> tuple[float, float, subprocess.Com
     """Wall time (s) and peak memory (MiB) of one child process and whatever it forks.
 
     Peak memory is the larger of the process's peak RSS and the peak of its process tree's summed
-    PSS, sampled every 50 ms: a worker forked by ``feeds build`` shares most pages with its parent,
-    and its own pages count too.
+    PSS, sampled every 50 ms, so that any child process counts too.
     """
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
@@ -242,17 +242,6 @@ def builds(n: int, target: Path, hugo: str | None, peaks: dict[int, float]) -> N
     if n > smallest:
         marginal = (peak - peaks[smallest]) * 1024 / (n - smallest)
         say(f"{n:>7} articles: build memory per added article", f"{marginal:.2f} KiB", f"above {smallest} articles")
-    if n <= FULL_MAX:
-        full = fresh(target / "out-full")
-        t_full, m_full, _ = run_measured([*base, str(full), "--precompress"], cwd=ROOT, env=env)
-        files = sum(1 for _ in full.rglob("*"))
-        say(
-            f"{n:>7} articles: feeds build (everything, precompressed)",
-            f"{t_full:.2f} s",
-            f"peak {m_full:.0f} MiB, {files} files",
-        )
-        t_again, _, _ = run_measured([*base, str(full), "--precompress"], cwd=ROOT, env=env)
-        say(f"{n:>7} articles: feeds build again, nothing changed", f"{t_again:.2f} s")
     if hcmd is None:
         skip(f"{n:>7} articles: Hugo build", "hugo is not installed (apt-get install hugo)")
         return
@@ -269,6 +258,61 @@ def builds(n: int, target: Path, hugo: str | None, peaks: dict[int, float]) -> N
     say(f"{n:>7} articles: feeds/Hugo time, every article tagged", f"{t_retag / t_hugo:.2f}x")
     say(f"{n:>7} articles: feeds/Hugo peak memory, every article tagged", f"{m_retag / m_hugo:.2f}x")
     say(f"{n:>7} articles: first feeds build/Hugo time", f"{first / t_hugo:.2f}x", "with nothing cached")
+
+
+def complete(n: int, target: Path, hugo: str | None) -> None:
+    """The complete site (what ``feeds build OUT`` writes with no flags) against Hugo's complete site
+    (bench/hugo-full: a page per article, an HTML page and an RSS feed per term, the home page):
+    the first build into an empty directory, a rebuild after one edited summary, a rebuild with
+    nothing changed, and ``--precompress`` into an empty directory."""
+    env = measured_env()
+    data = target / "data"
+    base = FEEDS + ["build", "--base-url", BASE, "--data-dir", str(data), "-q"]
+    out, dest = target / "out-full", target / "out-hugo-full"
+    hcmd = None
+    if hugo is not None:
+        hcmd = [hugo, "--source", str(ROOT / "bench" / "hugo-full"), "--contentDir", str(target / "hugo")]
+        hcmd += ["--destination", str(dest), "--quiet"]
+    firsts, hugo_times = [], []
+    peak = m_hugo = 0.0
+    for _ in range(REPEAT):  # in turn, as above
+        elapsed, rss, _ = run_measured([*base, str(fresh(out))], cwd=ROOT, env=env)
+        firsts.append(elapsed)
+        peak = max(peak, rss)
+        if hcmd is not None:
+            fresh(dest)
+            elapsed, rss, _ = run_measured(hcmd)
+            hugo_times.append(elapsed)
+            m_hugo = max(m_hugo, rss)
+    t_first = statistics.median(firsts)
+    files = sum(1 for p in out.rglob("*") if p.is_file())
+    say(f"{n:>7} articles: complete site, empty OUT", f"{t_first:.2f} s", f"peak {peak:.0f} MiB, {files} files")
+    listing = data / "articles.txt"
+    text = listing.read_bytes()
+    cut = text.index(b"\n\n", text.index(b"\n\n") + 2)  # the end of the first summary
+    try:
+        listing.write_bytes(text[:cut] + b" Edited." + text[cut:])
+        t_edit, m_edit, _ = run_measured([*base, str(out), "--json"], cwd=ROOT, env=env)
+    finally:
+        listing.write_bytes(text)
+    run_measured([*base, str(out)], cwd=ROOT, env=env)  # back to the unedited data
+    t_again, m_again, again = run_measured([*base, str(out), "--json"], cwd=ROOT, env=env)
+    rendered = json.loads(again.stdout)["rendered"]
+    say(f"{n:>7} articles: complete site, one summary edited", f"{t_edit:.2f} s", f"peak {m_edit:.0f} MiB")
+    say(f"{n:>7} articles: complete site, nothing changed", f"{t_again:.2f} s", f"{rendered} rendered")
+    t_pre, m_pre, _ = run_measured([*base, str(fresh(out)), "--precompress"], cwd=ROOT, env=env)
+    say(f"{n:>7} articles: complete site --precompress, empty OUT", f"{t_pre:.2f} s", f"peak {m_pre:.0f} MiB")
+    say(f"{n:>7} articles: --precompress / without", f"{t_pre / t_first:.2f}x", "goal <= 1.5x")
+    if hcmd is None:
+        skip(f"{n:>7} articles: Hugo complete site", "hugo is not installed (apt-get install hugo)")
+        return
+    t_hugo = statistics.median(hugo_times)
+    hugo_files = sum(1 for p in dest.rglob("*") if p.is_file())
+    say(f"{n:>7} articles: Hugo complete site", f"{t_hugo:.2f} s", f"peak {m_hugo:.0f} MiB, {hugo_files} files")
+    say(f"{n:>7} articles: complete site / Hugo's", f"{t_first / t_hugo:.2f}x", "goal <= 1.0x")
+    say(f"{n:>7} articles: complete site peak memory / Hugo's", f"{peak / m_hugo:.2f}x", "goal <= 0.3x")
+    say(f"{n:>7} articles: one edit / Hugo's complete site", f"{t_edit / t_hugo:.2f}x", "goal <= 0.2x")
+    say(f"{n:>7} articles: nothing changed / Hugo's complete site", f"{t_again / t_hugo:.2f}x", "goal <= 0.15x")
 
 
 def free_port() -> int:
@@ -440,14 +484,20 @@ def main() -> None:
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     print(f"feeds benchmark, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
     print(f"machine: {os.cpu_count()} cores, {mem:.0f} GiB, {platform.platform()}, Python {platform.python_version()}")
+    parts = os.environ.get("BENCH_PARTS", "builds,complete,pipeline,serving").split(",")
     WORK.mkdir(exist_ok=True)
     peaks: dict[int, float] = {}
     try:
         for n in sizes:
             target = generate(n, hugo is not None and n <= 100_000)
-            builds(n, target, hugo, peaks)  # the first build also writes the ledger the load below reads
-            pipeline(n, target)
-        serving(WORK / str(sizes[min(1, len(sizes) - 1)]), wrk_bin, nginx, seconds)
+            if "builds" in parts:
+                builds(n, target, hugo, peaks)  # the first build also writes the ledger the load below reads
+            if "complete" in parts and n <= FULL_MAX:
+                complete(n, target, hugo)
+            if "pipeline" in parts:
+                pipeline(n, target)
+        if "serving" in parts:
+            serving(WORK / str(sizes[min(1, len(sizes) - 1)]), wrk_bin, nginx, seconds)
     finally:
         shutil.rmtree(TRASH, ignore_errors=True)
 

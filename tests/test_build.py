@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import json
 import os
+import resource
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import feedparser
 import pytest
 from click.testing import CliRunner
 
+from feeds.build.tree import swap
 from feeds.cli import main
 from feeds.serve.app import create_app
 
@@ -55,12 +60,7 @@ def test_two_builds_are_identical_and_unchanged_files_keep_their_mtime(data_dir:
     assert (out / "feeds/all.atom").stat().st_mtime == past
 
 
-@pytest.mark.parametrize("exchange", [True, False], ids=["renameat2", "two renames"])
-def test_changed_and_removed_files(data_dir: Path, tmp_path: Path, monkeypatch, exchange):
-    from feeds.build import tree as building
-
-    if not exchange:  # a kernel or file system without RENAME_EXCHANGE: the fallback
-        monkeypatch.setattr(building, "_RENAME_EXCHANGE", 1 << 30)
+def test_changed_and_removed_files(data_dir: Path, tmp_path: Path):
     out = tmp_path / "out"
     build(data_dir, out)
     stale = out / "old.html"
@@ -76,26 +76,33 @@ def test_changed_and_removed_files(data_dir: Path, tmp_path: Path, monkeypatch, 
     assert sorted(os.listdir(tmp_path)) == ["data", "out"]  # the previous tree is gone
 
 
-@pytest.mark.parametrize("writer", [False, True])
-def test_bad_data_leaves_the_previous_output_untouched(data_dir: Path, tmp_path: Path, monkeypatch, writer):
+@pytest.mark.parametrize("exchange", [True, False], ids=["renameat2", "two renames"])
+def test_the_swap_puts_the_new_tree_in_place_and_returns_the_old_one(tmp_path: Path, exchange: bool):
+    out, staging = tmp_path / "out", tmp_path / "staging"
+    assert swap(staging_with(staging, "new"), out, exchange=exchange) is None  # nothing to swap with
+    assert (out / "index.html").read_text() == "new"
+    previous = swap(staging_with(staging, "newer"), out, exchange=exchange)
+    assert (out / "index.html").read_text() == "newer"
+    assert previous is not None and (Path(previous) / "index.html").read_text() == "new"
+    assert sorted(os.listdir(tmp_path)) == sorted(["out", Path(previous).name])
+
+
+def staging_with(path: Path, text: str) -> Path:
+    path.mkdir()
+    (path / "index.html").write_text(text)
+    return path
+
+
+def test_bad_data_leaves_the_previous_output_untouched(data_dir: Path, tmp_path: Path):
     out = tmp_path / "out"
     build(data_dir, out)
     before = tree(out)
     (data_dir / "zz.txt").write_text("Broken\n@when: yesterday\n\nText.\n", "utf-8")
-    writers = _writer(monkeypatch, writer)
     result = build(data_dir, out)
-    assert result.exit_code != 0 and bool(writers) == writer
+    assert result.exit_code != 0
     assert f"{data_dir / 'zz.txt'}:2: error: unknown metadata key @when" in result.output
     assert tree(out) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "out"]  # no staging left behind
-    _waited_for(writers)
-
-
-def _waited_for(pids: list[int]) -> None:
-    """Each of these forked processes has ended and been waited for (none is left running)."""
-    for pid in pids:
-        with pytest.raises(ChildProcessError):
-            os.waitpid(pid, os.WNOHANG)
 
 
 def test_precompress_writes_gz_and_br(data_dir: Path, tmp_path: Path):
@@ -143,50 +150,6 @@ def test_a_rebuild_renders_only_what_changed_and_matches_a_clean_build(data_dir:
     assert tree(out) == tree(clean)
 
 
-def test_a_build_into_an_empty_directory_reads_the_entries_the_last_one_made(data_dir: Path, tmp_path: Path):
-    out, cache = tmp_path / "out", str(tmp_path / "cache")
-
-    def fresh_build() -> dict:
-        if out.exists():  # as a CI job finds it: the output gone, the cache directory restored
-            out.rename(tmp_path / f"gone-{len(list(tmp_path.iterdir()))}")
-        result = build(data_dir, out, "--json", "--cache-dir", cache)
-        assert result.exit_code == 0, result.output
-        return json.loads(result.output)
-
-    first = fresh_build()
-    with_items = [n for n, body in tree(out).items() if n.startswith("feeds/") and b"<entry>" in body]
-    assert first["entries_made"] >= 12 * 2 and with_items
-    assert fresh_build()["entries_made"] == 0
-    # one summary edited: its Atom entry and its RSS item are made again, and nothing else
-    listing = data_dir / "articles.txt"
-    old = "repression no longer works to cow the masses."
-    listing.write_text(listing.read_text("utf-8").replace(old, old + " Miners join.", 1), "utf-8")
-    assert fresh_build()["entries_made"] == 2
-    clean = tmp_path / "clean"
-    assert build(data_dir, clean, "--cache-dir", "off").exit_code == 0
-    assert tree(out) == tree(clean)
-    # a damaged cache file only costs the time to make the entries again
-    for kept in (tmp_path / "cache" / "builds").glob("*.entries"):
-        kept.write_bytes(kept.read_bytes()[:-40])
-    assert fresh_build()["entries_made"] == first["entries_made"]
-    assert tree(out) == tree(clean)
-    # entries link to the base URL: another one makes them again
-    out.rename(tmp_path / "gone-last")
-    moved = json.loads(build(data_dir, out, "--json", "--cache-dir", cache, "--base-url", BASE + "/news").output)
-    assert moved["entries_made"] == first["entries_made"]
-
-
-def test_kept_entries_made_by_other_code_are_not_used(data_dir: Path, tmp_path: Path, monkeypatch):
-    from feeds.build import tree as building
-
-    out, cache = tmp_path / "out", str(tmp_path / "cache")
-    first = json.loads(build(data_dir, out, "--json", "--cache-dir", cache).output)
-    out.rename(tmp_path / "gone")
-    monkeypatch.setattr(building, "_code_digest", lambda: "another version")
-    again = json.loads(build(data_dir, out, "--json", "--cache-dir", cache).output)
-    assert again["entries_made"] == first["entries_made"] > 0
-
-
 def test_a_file_changed_by_hand_is_written_again(data_dir: Path, tmp_path: Path):
     out = tmp_path / "out"
     assert build(data_dir, out).exit_code == 0
@@ -197,226 +160,221 @@ def test_a_file_changed_by_hand_is_written_again(data_dir: Path, tmp_path: Path)
     assert summary["written"] == 1
 
 
-def _two_cores(monkeypatch) -> None:
-    """Let the shipped data (fewer articles than a worker needs) be built with a forked worker."""
-    from feeds.build import tree as building
-    from feeds.tagging import batch
-
-    monkeypatch.setattr(batch, "PARALLEL_MIN", 1)
-    monkeypatch.setattr(building, "SHARE_MIN", 1)
-    monkeypatch.setattr(batch.threading, "active_count", lambda: 1)
-    monkeypatch.setattr(batch.os, "sched_getaffinity", lambda _pid: {0, 1}, raising=False)
-
-
-@pytest.mark.parametrize("worker", ["works", "fails"])
-def test_a_build_shared_with_a_worker_equals_one_made_alone(data_dir: Path, tmp_path: Path, monkeypatch, worker):
-    alone = tmp_path / "alone"
-    first = json.loads(build(data_dir, alone, "--json", "--precompress", "--cache-dir", "off").output)
-    _two_cores(monkeypatch)
-    from feeds.build import tree as building
-    from feeds.tagging import batch
-
-    shares: list[int] = []
-    real_in_two = batch.in_two
-
-    def in_two(mine, theirs):
-        shares.append(1)
-        return real_in_two(mine, theirs)
-
-    monkeypatch.setattr(batch, "in_two", in_two)
-    if worker == "fails":
-
-        def broken(job, paths):  # the worker dies halfway, after writing some files
-            building._Job.run(job, paths[: len(paths) // 2], None, building._Sink(job.tree, None, job.precompress))
-            raise RuntimeError("worker lost")
-
-        monkeypatch.setattr(building, "_worker", broken)
-    shared, cache = tmp_path / "shared", str(tmp_path / "cache")
-    result = build(data_dir, shared, "--json", "--precompress", "--cache-dir", cache)
+def _cached_build(data_dir: Path, out: Path, cache: Path, *extra: str) -> dict:
+    result = build(data_dir, out, "--json", "--cache-dir", str(cache), *extra)
     assert result.exit_code == 0, result.output
-    summary = json.loads(result.output)
-    assert shares, "no worker was forked"
-    assert tree(shared) == tree(alone)
-    for count in ("files", "written", "rendered"):
-        assert summary[count] == first[count], count
-    again = json.loads(
-        build(data_dir, shared, "--json", "--precompress", "--cache-dir", str(tmp_path / "cache")).output
-    )
-    assert again["written"] == 0 and again["rendered"] < first["rendered"] // 2, "the worker's manifest was lost"
+    return json.loads(result.output)
 
 
-def _writer(monkeypatch, used: bool) -> list[int]:
-    """Have files written by a forked process (``used``) or by the building one; the writers' ids."""
-    from feeds.build import tree as building
-    from feeds.tagging import batch
-
-    monkeypatch.setattr(batch.threading, "active_count", lambda: 1)
-    monkeypatch.setattr(batch.os, "sched_getaffinity", lambda _pid: {0, 1}, raising=False)
-    if not used:
-        monkeypatch.setattr(building._Writer, "start", classmethod(lambda cls: None))
-    pids: list[int] = []
-    real = building._Writer.__init__
-
-    def init(self) -> None:
-        real(self)
-        pids.append(self._pid)
-
-    monkeypatch.setattr(building._Writer, "__init__", init)
-    return pids
+def _clean(data_dir: Path, tmp_path: Path, *extra: str) -> dict[str, bytes]:
+    clean = tmp_path / "clean"
+    assert build(data_dir, clean, "--cache-dir", "off", *extra).exit_code == 0
+    return tree(clean)
 
 
-@pytest.mark.parametrize("precompress", [False, True])
-def test_files_written_by_a_writing_process_equal_files_written_in_place(
-    data_dir: Path, tmp_path: Path, monkeypatch, precompress
+def _same_size_and_mtime(path: Path, data: bytes) -> None:
+    """Replace the bytes of ``path`` keeping its size and mtime: only a digest of the bytes tells."""
+    info = path.stat()
+    assert len(data) == info.st_size
+    path.write_bytes(data)
+    os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns))
+
+
+@pytest.mark.parametrize("damage", ["same size and mtime", "group-writable", "foreign owner", "symlink"])
+def test_a_previous_file_that_fails_the_checks_is_rendered_again(data_dir: Path, tmp_path: Path, damage: str):
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    _cached_build(data_dir, out, cache, "--precompress")
+    target = out / "feeds/countries/peru.atom"
+    good = target.read_bytes()
+    if damage == "same size and mtime":
+        _same_size_and_mtime(target, good.replace(b"Peru", b"Evil"))
+    elif damage == "group-writable":
+        target.chmod(0o666)
+    elif damage == "foreign owner":
+        if os.getuid() != 0:
+            pytest.skip("only root can give a file to another user")
+        os.chown(target, 65534, 65534)
+    else:
+        elsewhere = tmp_path / "planted.atom"
+        elsewhere.write_bytes(good)
+        target.unlink()
+        target.symlink_to(elsewhere)
+    again = _cached_build(data_dir, out, cache, "--precompress")
+    assert again["written"] >= 1
+    assert not target.is_symlink() and target.read_bytes() == good
+    assert target.stat().st_uid == os.getuid() and target.stat().st_mode & 0o777 == 0o644
+    assert tree(out) == _clean(data_dir, tmp_path, "--precompress")
+
+
+def test_a_compressed_file_changed_by_hand_is_made_again(data_dir: Path, tmp_path: Path):
+    import gzip
+
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    _cached_build(data_dir, out, cache, "--precompress")
+    target = out / "feeds/all.atom.gz"
+    body = (out / "feeds/all.atom").read_bytes()
+    _same_size_and_mtime(target, bytes(reversed(target.read_bytes())))
+    _cached_build(data_dir, out, cache, "--precompress")
+    assert gzip.decompress(target.read_bytes()) == body
+
+
+@pytest.mark.parametrize("tampering", ["digests swapped", "other code", "world-writable", "not JSON"])
+def test_a_manifest_that_cannot_be_trusted_costs_renders_never_a_stale_file(
+    data_dir: Path, tmp_path: Path, tampering: str
 ):
+    from feeds.build.manifest import Manifest
+
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    first = _cached_build(data_dir, out, cache)
+    listing = data_dir / "articles.txt"
+    listing.write_text(listing.read_text("utf-8").replace("Regime Relents", "Regime Relents Again"), "utf-8")
+    manifest = Manifest(cache, out.resolve()).path
+    saved = json.loads(manifest.read_bytes())
+    if tampering == "digests swapped":
+        # every input digest moved to another file: none is its own any more
+        files = saved["files"]
+        names = sorted(files)
+        saved["files"] = {name: [files[names[n - 1]][0], files[name][1]] for n, name in enumerate(names)}
+    elif tampering == "other code":
+        saved["code"] = "another version"
+    manifest.write_text("{" if tampering == "not JSON" else json.dumps(saved))
+    if tampering == "world-writable":
+        manifest.chmod(0o666)
+    again = _cached_build(data_dir, out, cache)
+    if tampering != "digests swapped":
+        assert again["rendered"] == first["rendered"]
+    assert tree(out) == _clean(data_dir, tmp_path)
+    assert b"Regime Relents Again" in (out / "feeds/all.atom").read_bytes()
+
+
+def test_a_build_into_an_empty_directory_renders_everything(data_dir: Path, tmp_path: Path):
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    first = _cached_build(data_dir, out, cache)
+    out.rename(tmp_path / "gone")  # as a CI job finds it: the output gone, the cache directory restored
+    again = _cached_build(data_dir, out, cache)
+    assert again["rendered"] == first["rendered"] and again["written"] == again["files"]
+    assert tree(out) == tree(tmp_path / "gone")
+
+
+def test_a_rebuild_links_every_file_and_names_only_the_feeds_that_changed(data_dir: Path, tmp_path: Path):
     from feeds.build.tree import build as build_site
 
-    def run(out: Path):
-        return build_site(data_dir, out, BASE, precompress=precompress, cache_dir=tmp_path / "cache")
-
-    reports, trees, rerendered = {}, {}, {}
-    for used in (False, True):
-        with monkeypatch.context() as patch:
-            writers = _writer(patch, used)
-            out = tmp_path / f"out-{used}"
-            reports[used], trees[used] = run(out), tree(out)
-            assert bool(writers) == used
-            _waited_for(writers)
-            # what the writer counted and recorded came back: a rebuild links every file and renders
-            # only the documents whose inputs are not digested (index, pages of countries and topics)
-            again = run(out)
-            assert again.written == 0 and again.unchanged == again.files
-            rerendered[used] = again.rendered
-    assert trees[True] == trees[False]
-    assert reports[True].files == len(trees[True])
-    assert reports[True].changed_feeds and reports[True].changed_feeds == reports[False].changed_feeds
-    assert reports[True].as_dict() == reports[False].as_dict()
-    assert rerendered[True] == rerendered[False] < reports[True].rendered // 2
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    first = build_site(data_dir, out, BASE, cache_dir=cache)
+    assert first.files == len(tree(out)) and "/feeds/all.atom" in first.changed_feeds
+    again = build_site(data_dir, out, BASE, cache_dir=cache)
+    assert again.written == 0 and again.unchanged == again.files and again.changed_feeds == []
+    assert again.rendered == 0  # every document has an input digest
+    listing = data_dir / "articles.txt"
+    listing.write_text(listing.read_text("utf-8").replace("Regime Relents", "Regime Relents Again"), "utf-8")
+    edited = build_site(data_dir, out, BASE, cache_dir=cache)
+    assert "/feeds/all.atom" in edited.changed_feeds and "/feeds/all.rss" in edited.changed_feeds
+    assert "/feeds/countries/peru.atom" not in edited.changed_feeds
+    for path in edited.changed_feeds:
+        assert b"Regime Relents Again" in (out / path.lstrip("/")).read_bytes(), path
 
 
-@pytest.mark.parametrize("handed", ["every RSS feed", "as the writer waits"])
-def test_rss_feeds_put_together_by_the_writer_equal_feeds_rendered_here(
-    data_dir: Path, tmp_path: Path, monkeypatch, handed
-):
-    from feeds.build import tree as building
-    from feeds.build.tree import build as build_site
-
+def test_rss_entries_carry_the_author_link_and_date_as_feed_readers_read_them(data_dir: Path, tmp_path: Path):
     listing = data_dir / "articles.txt"
     listing.write_text(METADATA + listing.read_text("utf-8"), "utf-8")  # every field an entry shows
-    trees, reports = {}, {}
-    assembled: list[str] = []  # what the writer put together
-    real_send = building._Writer._send
-
-    def send(self, command):
-        if command[0] == "assemble":
-            assembled.append(command[1])
-        real_send(self, command)
-
-    for used in (False, True):
-        with monkeypatch.context() as patch:
-            writers = _writer(patch, used)
-            patch.setattr(building._Writer, "_send", send)
-            if handed == "every RSS feed":
-                patch.setattr(building._Writer, "_handed", lambda self, fmt: fmt == "rss")
-            out = tmp_path / f"out-{used}"
-            reports[used] = build_site(data_dir, out, BASE, cache_dir=tmp_path / f"cache-{used}")
-            trees[used] = tree(out)
-            # the entries the writer made came back and were kept: the next build makes none
-            out.rename(tmp_path / f"gone-{used}")
-            assert build_site(data_dir, out, BASE, cache_dir=tmp_path / f"cache-{used}").entries_made == 0
-            assert tree(out) == trees[used]
-            _waited_for(writers)
-        if used and handed == "every RSS feed":
-            with_items = [
-                name
-                for name, body in trees[used].items()
-                if name.endswith(".rss") and not name.startswith("feeds/archive/") and b"<item>" in body
-            ]
-            assert sorted(assembled) == sorted(with_items) and len(with_items) > 10
-        assert all(rel.endswith(".rss") for rel in assembled)
-    assert trees[True] == trees[False]
-    assert reports[True].as_dict() == reports[False].as_dict()
-    assert reports[True].changed_feeds == reports[False].changed_feeds
-    france = feedparser.parse(trees[True]["feeds/countries/france.rss"])
-    havre = next(e for e in france.entries if "Le Havre" in e.title)
-    assert havre.author == "Jane Doe" and havre.link == "https://example.org/le-havre?from=feeds&lang=en"
-    assert havre.published == "Fri, 17 Mar 2023 08:30:00 +0000"
+    out = tmp_path / "out"
+    assert build(data_dir, out).exit_code == 0
+    files = tree(out)
+    for name in ("feeds/countries/france.rss", "feeds/countries/france.atom"):
+        france = feedparser.parse(files[name])
+        assert not france.bozo, france.get("bozo_exception")
+        havre = next(e for e in france.entries if "Le Havre" in e.title)
+        assert havre.author == "Jane Doe" and havre.link == "https://example.org/le-havre?from=feeds&lang=en"
+        assert tuple(havre.published_parsed)[:6] == (2023, 3, 17, 8, 30, 0)
 
 
-@pytest.mark.parametrize("failure", ["no space", "killed"])
-def test_a_writing_process_that_fails_leaves_the_previous_output(data_dir: Path, tmp_path: Path, monkeypatch, failure):
-    import errno
+def _build_in_a_child(data_dir: Path, out: Path, file_size_limit: int) -> subprocess.CompletedProcess:
+    """``feeds build`` in a process that may not write a file larger than ``file_size_limit``: a
+    write beyond it fails with EFBIG (the signal that would end the process is ignored), as on a
+    full disk."""
 
-    from feeds.build import tree as building
+    def limit() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (file_size_limit, file_size_limit))
+
+    cmd = [sys.executable, "-m", "feeds.cli", "build", str(out), "--base-url", BASE]
+    cmd += ["--data-dir", str(data_dir), "--cache-dir", "off"]
+    return subprocess.run(cmd, capture_output=True, text=True, preexec_fn=limit, timeout=120)
+
+
+def test_a_write_that_fails_leaves_the_previous_output(data_dir: Path, tmp_path: Path):
+    out = tmp_path / "out"
+    assert build(data_dir, out).exit_code == 0
+    before = tree(out)
+    listing = data_dir / "articles.txt"
+    listing.write_text(listing.read_text("utf-8").replace("Regime", "Government"), "utf-8")
+    largest = max(len(body) for body in before.values())
+    result = _build_in_a_child(data_dir, out, largest // 2)
+    assert result.returncode == 1, result.stderr
+    assert "cannot write the output" in result.stderr and "File too large" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+    assert tree(out) == before
+    assert sorted(os.listdir(tmp_path)) == ["data", "out"]
+
+
+def test_an_interrupted_build_leaves_the_previous_output_and_no_staging(data_dir: Path, tmp_path: Path):
+    from feeds.build.tree import build as build_site
 
     out = tmp_path / "out"
     assert build(data_dir, out).exit_code == 0
     before = tree(out)
     listing = data_dir / "articles.txt"
     listing.write_text(listing.read_text("utf-8").replace("Regime", "Government"), "utf-8")
-    writers = _writer(monkeypatch, True)
-    if failure == "no space":
-        real_place = building._Tree.place
 
-        def place(self, rel: str, data: bytes) -> None:
-            if self.report.files > 20:
-                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), self.new_path(rel))
-            real_place(self, rel, data)
+    def interrupt(done: int, total: int) -> None:
+        if done == total // 2:
+            raise KeyboardInterrupt
 
-        monkeypatch.setattr(building._Tree, "place", place)
-    else:
-        monkeypatch.setattr(building, "_serve", lambda *args: os._exit(9))
-    result = build(data_dir, out)
-    assert writers and result.exit_code == 1
-    expected = "No space left on device" if failure == "no space" else "ended unexpectedly"
-    assert "cannot write the output" in result.output and expected in result.output, result.output
-    assert "Traceback" not in result.output
-    assert tree(out) == before
-    assert sorted(os.listdir(tmp_path)) == ["data", "out"]
-    _waited_for(writers)
-
-
-def test_an_interrupted_build_stops_its_writer_before_removing_what_it_wrote(
-    data_dir: Path, tmp_path: Path, monkeypatch
-):
-    import time
-
-    from feeds.build import tree as building
-
-    out = tmp_path / "out"
-    assert build(data_dir, out).exit_code == 0
-    before = tree(out)
-    writers = _writer(monkeypatch, True)
-    real_place = building._Tree.place
-
-    def slow_place(self, rel: str, data: bytes) -> None:  # the writer (a fork of this process) lags
-        time.sleep(0.01)
-        real_place(self, rel, data)
-
-    monkeypatch.setattr(building._Tree, "place", slow_place)
-    real_run = building._Job.run
-
-    def interrupted(self, paths, progress, sink) -> None:
-        real_run(self, paths[:60], progress, sink)
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(building._Job, "run", interrupted)
-    alive_at_removal: list[int] = []
-    real_rmtree = building.shutil.rmtree
-
-    def rmtree(path, *args, **kwargs) -> None:
-        for pid in writers:
-            try:
-                os.kill(pid, 0)  # no error: the writer still runs (or is not yet waited for)
-                alive_at_removal.append(pid)
-            except ProcessLookupError:
-                pass
-        real_rmtree(path, *args, **kwargs)
-
-    monkeypatch.setattr(building.shutil, "rmtree", rmtree)
     with pytest.raises(KeyboardInterrupt):
-        building.build(data_dir, out, BASE)
-    assert writers and not alive_at_removal, "the staging tree was removed while the writer could still write"
-    _waited_for(writers)
+        build_site(data_dir, out, BASE, precompress=True, progress=interrupt)
     assert sorted(os.listdir(tmp_path)) == ["data", "out"]
     assert tree(out) == before
+
+
+@pytest.mark.parametrize("edit", ["summary edited", "article added", "site renamed"])
+def test_pages_with_the_same_input_digest_have_the_same_bytes(data_dir: Path, edit: str):
+    from feeds.pipeline.load import load
+    from feeds.render.documents import Publisher
+
+    first = Publisher(load(data_dir).site, BASE)
+    listing = data_dir / "articles.txt"
+    text = listing.read_text("utf-8")
+    if edit == "summary edited":
+        old = "repression no longer works to cow the masses."
+        listing.write_text(text.replace(old, old + " Miners join.", 1), "utf-8")
+    elif edit == "article added":
+        listing.write_text("Chile: Dockers Strike in Valparaíso\n\nPorts stop.\n\n" + text, "utf-8")
+    else:
+        site = data_dir / "site.toml"
+        site.write_text(site.read_text("utf-8").replace("title = ", 'title = "Renamed" #', 1), "utf-8")
+    second = Publisher(load(data_dir).site, BASE)
+    same, differ = [], []
+    for path in [p for p in second.paths() if not p.startswith("/feeds/")]:
+        old, new = first.resolve(path), second.resolve(path)
+        if old is None:
+            continue
+        if old.inputs() == new.inputs():
+            assert (old.render(), old.last_modified) == (new.render(), new.last_modified), path
+            same.append(path)
+        else:
+            differ.append(path)
+    if edit == "site renamed":
+        assert not same
+    else:
+        assert len(same) > 100 and "/" in differ
+
+
+def test_files_written_under_a_permissive_umask_are_linked_by_the_next_build(data_dir: Path, tmp_path: Path):
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    previous = os.umask(0o002)  # as for a user with a group of their own
+    try:
+        _cached_build(data_dir, out, cache)
+        again = _cached_build(data_dir, out, cache)
+    finally:
+        os.umask(previous)
+    assert again["written"] == 0 and again["unchanged"] == again["files"]

@@ -308,8 +308,8 @@ def test_feeds_conform_with_every_kind_of_metadata(data_dir):
 
 
 def test_atom_and_rss_documents_are_exactly_what_lxml_writes_for_their_tree(data_dir):
-    """Entries are serialised once and put into each feed (``feeds/render/xmlfeeds.py``): the
-    document must still be byte for byte the pretty-printed serialisation of its own tree."""
+    """What the feedgen extension adds (``feeds/render/atom_rss.py``) is part of the tree feedgen
+    writes: each document is byte for byte the pretty-printed serialisation of its own tree."""
     app = app_with(data_dir, METADATA)
     client = app.test_client()
     parser = etree.XMLParser(remove_blank_text=True)
@@ -322,6 +322,25 @@ def test_atom_and_rss_documents_are_exactly_what_lxml_writes_for_their_tree(data
             assert body == again, f"{stem}.{fmt}"
             checked += 1
     assert checked > 20
+
+
+@pytest.mark.parametrize("href", ['https://example.org/a"b.css', "https://example.org/x?>y&z<w.css"])
+def test_a_stylesheet_address_with_quotes_or_pi_ends_stays_inside_its_attribute(app, href):
+    import dataclasses
+    import html
+
+    from feeds.render.atom_rss import atom, rss
+
+    site_publisher = publisher(app)
+    page = site_publisher.feed_page(site_publisher.site.feeds["all"], "atom")
+    for fmt, render in (("atom", atom), ("rss", rss)):
+        body = render(dataclasses.replace(page, fmt=fmt, stylesheet=href), site_publisher.names)
+        root = etree.fromstring(body)
+        (pi,) = [node for node in root.itersiblings(preceding=True) if isinstance(node, etree._ProcessingInstruction)]
+        assert pi.target == "xml-stylesheet" and pi.get("type") == "text/css"
+        assert html.unescape(pi.get("href")) == href
+        parsed = feedparser.parse(body)
+        assert not parsed.bozo and len(parsed.entries) == len(page.entries)
 
 
 def test_a_link_with_accents_reaches_rss_as_a_url(data_dir):

@@ -77,10 +77,9 @@ def test_any_text_gives_well_formed_feeds_that_read_back_exactly(tmp_path_factor
     for article in published:
         page = publisher.resolve(f"/articles/{article.slug}").render()
         parser = html5lib.HTMLParser()
-        tree = parser.parse(page)
+        parser.parse(page)
         assert b"<script>alert" not in page
         assert not parser.errors
-        assert tree is not None
 
 
 def test_injection_is_shown_as_text_everywhere(tmp_path: Path):

@@ -1,29 +1,33 @@
-"""Atom 1.0 and RSS 2.0 through feedgen.
+"""Atom 1.0 and RSS 2.0 through feedgen's public API.
 
 feedgen stamps the feed and every entry with the current time unless told otherwise,
-prepends entries, writes its own version into ``<generator>`` and switches the process
-locale while formatting RSS dates. Every date here comes from the data, the generator is
-fixed, and rendering holds a lock.
+prepends entries unless asked to append, writes its own version into ``<generator>`` and
+switches the process locale while formatting RSS dates. Every date here comes from the data,
+the generator is fixed, entries are appended, and rendering holds a lock.
 
-An article is in several feeds (all, its countries, its topics) and their archives, and its
-entry is the same in each. feedgen makes each entry's elements once per format, they are
-serialised once, and a feed document is feedgen's feed elements with those bytes put in
-before its closing tags: the same bytes as feedgen writing the whole tree. :class:`Parts`
-is a document in those pieces, so that another process can put it together (``feeds build``).
+What feedgen does not write itself is written by one feedgen extension (:class:`_FeedExtension`,
+registered with ``register_extension``): RFC 5005 archive links and ``fh:archive``, the WebSub
+hub, ``sy:updatePeriod``/``updateFrequency`` in RSS, the XHTML banner for browsers, the
+``xml-stylesheet`` processing instruction, and in RSS the ``dc:creator`` of an entry's author
+(:class:`_EntryExtension`).
+
+An article is in several feeds (all, its countries, its topics) and their archives, with the
+same entry in each: one :class:`~feedgen.entry.FeedEntry` is made for it and added to every
+feed that shows it.
 """
 
 from __future__ import annotations
 
+import html
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass
 from functools import lru_cache
 
 from feedgen.entry import FeedEntry
+from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
-from feeds.model import Article, Location
+from feeds.model import Article
 from feeds.render import FEED_TYPES, FeedPage
 
 _LOCK = threading.Lock()
@@ -33,59 +37,64 @@ _ATOM_NS = "http://www.w3.org/2005/Atom"
 _DC_NS = "http://purl.org/dc/elements/1.1/"
 _SY_NS = "http://purl.org/rss/1.0/modules/syndication/"
 _XHTML_NS = "http://www.w3.org/1999/xhtml"
-_CLOSING = {"atom": b"</feed>\n", "rss": b"  </channel>\n</rss>\n"}
+_EXTENSION = "feeds"  # the name both extensions are registered under
 
-#: What an entry is made of: the article, the URL it links to, and its categories as
-#: (term, label, scheme).
-EntryKey = tuple[Article, str, tuple[tuple[str, str, str], ...]]
-
-
-@dataclass(frozen=True)
-class Parts:
-    """A feed document in pieces: feedgen's document up to where the entries go, what each entry
-    is made of, and the closing tags."""
-
-    fmt: str
-    head: bytes
-    entries: tuple[EntryKey, ...]
-    closing: bytes
-
-    def join(self, made: Callable[[str, EntryKey], bytes] | None = None) -> bytes:
-        """The document's bytes, each entry from ``made`` (by default, :func:`entry`)."""
-        made = made or entry
-        return b"".join((self.head, *(made(self.fmt, key) for key in self.entries), self.closing))
+#: Categories of an entry as (term, label, scheme).
+Categories = tuple[tuple[str, str, str], ...]
 
 
-def entry(fmt: str, key: EntryKey, *, cached: bool = True) -> bytes:
-    """One entry of an ``fmt`` document, serialised as it is inside the document; remembered for
-    the next document unless not ``cached`` (a caller that keeps entries itself)."""
-    serialised = _SERIALISED[fmt]
-    with _LOCK:
-        return serialised(*key) if cached else serialised.__wrapped__(*key)
+class _FeedExtension(BaseExtension):
+    """The feed-level additions; ``page`` is set before the document is written."""
+
+    page: FeedPage
+
+    def extend_ns(self) -> dict[str, str]:
+        page, ns = self.page, {}
+        if page.archive:
+            ns["fh"] = _HISTORY_NS
+        if page.fmt == "rss":
+            ns["sy"] = _SY_NS
+            if any(article.author for article in page.entries):
+                ns["dc"] = _DC_NS
+        return ns
+
+    def extend_atom(self, feed: etree._Element) -> etree._Element:
+        # feedgen declares the Atom namespace as a plain ``xmlns`` attribute, so in memory its
+        # elements have no namespace; what is added here is named the same way and lands in the
+        # Atom namespace when the document is read.
+        _links(feed, self.page, "link")
+        _banner(feed, self.page)
+        _stylesheet(feed, self.page)
+        return feed
+
+    def extend_rss(self, feed: etree._Element) -> etree._Element:
+        page = self.page
+        channel = feed.find("channel")
+        _links(channel, page, f"{{{_ATOM_NS}}}link")
+        period, frequency = _update_period(page.ttl_minutes)
+        etree.SubElement(channel, f"{{{_SY_NS}}}updatePeriod").text = period
+        etree.SubElement(channel, f"{{{_SY_NS}}}updateFrequency").text = str(frequency)
+        _banner(channel, page)
+        _stylesheet(feed, page)
+        return feed
 
 
-def portable(key: EntryKey) -> tuple:
-    """``key`` as plain values that pickle fast, for another process to rebuild with :func:`restored`:
-    all of the article but its place in the listing, which no entry shows."""
-    a, link, categories = key
-    fields = (a.id, a.slug, a.title, a.summary, a.published, a.updated, a.link, a.author, a.countries, a.topics)
-    return fields, link, categories
+class _EntryExtension(BaseEntryExtension):
+    """feedgen writes an RSS ``<author>`` only with an e-mail address; a name goes in dc:creator."""
 
+    creator: str | None = None
 
-def restored(values: tuple) -> EntryKey:
-    """The key that :func:`portable` made ``values`` of; its entries are the same bytes."""
-    (id_, slug, title, summary, published, updated, link, author, countries, topics), target, categories = values
-    article = Article(id_, slug, title, summary, published, updated, _ELSEWHERE, link, author, countries, topics)
-    return article, target, categories
-
-
-_ELSEWHERE = Location("")
+    def extend_rss(self, entry: etree._Element) -> etree._Element:
+        if self.creator:
+            etree.SubElement(entry, f"{{{_DC_NS}}}creator").text = self.creator
+        return entry
 
 
 def _generator(page: FeedPage) -> FeedGenerator:
-    """The feed's own elements, without entries (:func:`_entries` makes those)."""
     meta, feed = page.meta, page.feed
     fg = FeedGenerator()
+    fg.register_extension(_EXTENSION, _FeedExtension, _EntryExtension)
+    getattr(fg, _EXTENSION).page = page
     fg.id(feed.id)
     fg.title(feed.title)
     fg.subtitle(feed.description)
@@ -102,22 +111,21 @@ def _generator(page: FeedPage) -> FeedGenerator:
     return fg
 
 
-def _entries(page: FeedPage, names: dict[str, dict[str, str]]) -> tuple[EntryKey, ...]:
-    """What each of the page's entries is made of."""
+def _categories(page: FeedPage, names: dict[str, dict[str, str]], article: Article) -> Categories:
     countries, topics = page.urls("/countries/"), page.urls("/topics/")
-    out = []
-    for article in page.entries:
-        categories = tuple((*names["countries"][code], countries) for code in article.countries) + tuple(
-            (*names["topics"][topic], topics) for topic in article.topics
-        )
-        out.append((article, page.urls.link(article), categories))
-    return tuple(out)
+    return tuple((*names["countries"][code], countries) for code in article.countries) + tuple(
+        (*names["topics"][topic], topics) for topic in article.topics
+    )
 
 
-@lru_cache(maxsize=256)
-def _entry(article: Article, link: str, categories: tuple[tuple[str, str, str], ...]) -> FeedEntry:
-    """One article as a feedgen entry, for its Atom and its RSS document (rendered one after the other)."""
+# An entry is in a handful of feeds, which a build writes one after the other (and the service
+# renders on demand); bounded so that a complete build of many articles does not keep them all.
+@lru_cache(maxsize=4096)
+def _entry(article: Article, link: str, categories: Categories) -> FeedEntry:
+    """One article as a feedgen entry, for every Atom and RSS document that shows it."""
     fe = FeedEntry()
+    fe.register_extension(_EXTENSION, _EntryExtension)
+    getattr(fe, _EXTENSION).creator = article.author
     fe.id(article.id)
     fe.title(article.title)
     fe.link(href=link, rel="alternate", type="text/html")
@@ -132,61 +140,29 @@ def _entry(article: Article, link: str, categories: tuple[tuple[str, str, str], 
     return fe
 
 
-# Bounded: a feeds-only build of 10,000 articles serialises about 2,500 entries per format
-# (1.4 KB each); a complete build goes through every article, feed by feed.
-@lru_cache(maxsize=4096)
-def _atom_entry(article: Article, link: str, categories: tuple[tuple[str, str, str], ...]) -> bytes:
-    outer, _ = _placed(_entry(article, link, categories).atom_entry(), 1)
-    return _cut(outer, 1)
+def _document(page: FeedPage, names: dict[str, dict[str, str]]) -> FeedGenerator:
+    fg = _generator(page)
+    for article in page.entries:
+        fg.add_entry(_entry(article, page.urls.link(article), _categories(page, names, article)), order="append")
+    return fg
 
 
-@lru_cache(maxsize=4096)
-def _rss_item(article: Article, link: str, categories: tuple[tuple[str, str, str], ...]) -> bytes:
-    outer, item = _placed(_entry(article, link, categories).rss_entry(), 2)
-    # feedgen writes an RSS <author> only with an e-mail address; a name goes in dc:creator.
-    if article.author:
-        etree.SubElement(item, f"{{{_DC_NS}}}creator").text = article.author
-    return _cut(outer, 2)
+def atom(page: FeedPage, names: dict[str, dict[str, str]]) -> bytes:
+    with _LOCK:
+        return _document(page, names).atom_str(pretty=True)
 
 
-_SERIALISED = {"atom": _atom_entry, "rss": _rss_item}
+def rss(page: FeedPage, names: dict[str, dict[str, str]]) -> bytes:
+    with _LOCK:
+        return _document(page, names).rss_str(pretty=True)
 
 
-def _placed(element: etree._Element, depth: int) -> tuple[etree._Element, etree._Element]:
-    """``element`` ``depth`` levels down in wrappers that declare what a feed's root declares."""
-    outer = etree.Element("w", nsmap={"dc": _DC_NS})
-    parent = outer
-    for _ in range(depth - 1):
-        parent = etree.SubElement(parent, "w")
-    parent.append(element)
-    return outer, element
-
-
-def _cut(outer: etree._Element, depth: int) -> bytes:
-    """The element in ``outer``'s wrappers, serialised as it is inside a pretty-printed feed."""
-    text = etree.tostring(outer, pretty_print=True, encoding="UTF-8")
-    start = 0  # after the wrappers' opening lines
-    for _ in range(depth):
-        start = text.index(b"\n", start) + 1
-    end = len(text)  # before their closing lines
-    for _ in range(depth):
-        end = text.rindex(b"\n", 0, end - 1) + 1
-    return text[start:end]
-
-
-def _parts(root: etree._Element, page: FeedPage, names: dict[str, dict[str, str]]) -> Parts:
-    """The document: ``root`` written by lxml, the page's entries to go in before its closing tags."""
-    # The entries are not in the tree: the namespace of an RSS dc:creator is kept by name.
-    keep = ["dc"] if page.fmt == "rss" and any(article.author for article in page.entries) else None
-    etree.cleanup_namespaces(root, top_nsmap={"sy": _SY_NS, "fh": _HISTORY_NS, "dc": _DC_NS}, keep_ns_prefixes=keep)
+def _stylesheet(root: etree._Element, page: FeedPage) -> None:
+    """The ``xml-stylesheet`` instruction, before the root element: browsers render the feed
+    through ``feed.css``. Its value is escaped as an attribute (``"``, ``<``, ``>``, ``&``), so no
+    href can end the instruction early."""
     if page.stylesheet:
-        # feedgen has no API for processing instructions; they go before the root element.
-        root.addprevious(etree.PI("xml-stylesheet", f'type="text/css" href="{page.stylesheet}"'))
-    head = etree.tostring(root.getroottree(), pretty_print=True, xml_declaration=True, encoding="UTF-8")
-    closing = _CLOSING[page.fmt]
-    if not head.endswith(closing):
-        raise ValueError(f"feedgen's {page.fmt} document does not end in {closing!r}")
-    return Parts(page.fmt, head[: -len(closing)], _entries(page, names), closing)
+        root.addprevious(etree.PI("xml-stylesheet", f'type="text/css" href="{html.escape(page.stylesheet)}"'))
 
 
 def _links(parent: etree._Element, page: FeedPage, tag: str) -> None:
@@ -234,37 +210,6 @@ def _banner(parent: etree._Element, page: FeedPage) -> None:
         h("a", links, "All feeds", href=page.urls("/"))
     if not page.entries:
         h("p", div, "No articles yet: subscribe now and new ones will reach you.", **{"class": "feed-empty"})
-
-
-def atom(page: FeedPage, names: dict[str, dict[str, str]]) -> bytes:
-    return atom_parts(page, names).join()
-
-
-def rss(page: FeedPage, names: dict[str, dict[str, str]]) -> bytes:
-    return rss_parts(page, names).join()
-
-
-def atom_parts(page: FeedPage, names: dict[str, dict[str, str]]) -> Parts:
-    with _LOCK:
-        root, _ = _generator(page)._create_atom()
-    # feedgen declares the Atom namespace as a plain ``xmlns`` attribute, so in memory its elements
-    # have no namespace; what is added here is named the same way and lands in the Atom namespace
-    # when the document is read.
-    _links(root, page, "link")
-    _banner(root, page)
-    return _parts(root, page, names)
-
-
-def rss_parts(page: FeedPage, names: dict[str, dict[str, str]]) -> Parts:
-    with _LOCK:
-        root, _ = _generator(page)._create_rss()
-    channel = root.find("channel")
-    _links(channel, page, f"{{{_ATOM_NS}}}link")
-    period, frequency = _update_period(page.ttl_minutes)
-    etree.SubElement(channel, f"{{{_SY_NS}}}updatePeriod").text = period
-    etree.SubElement(channel, f"{{{_SY_NS}}}updateFrequency").text = str(frequency)
-    _banner(channel, page)
-    return _parts(root, page, names)
 
 
 def _update_period(minutes: int) -> tuple[str, int]:

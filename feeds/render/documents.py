@@ -17,15 +17,15 @@ from urllib.parse import quote_plus
 from feeds.model import Article
 from feeds.pipeline.index import Feed, Site
 from feeds.render import FEED_TYPES, FeedPage, Urls
-from feeds.render.atom_rss import Parts, atom, atom_parts, rss, rss_parts
+from feeds.render.atom_rss import atom, rss
 from feeds.render.jsonfeed import jsonfeed
 from feeds.slug import fold
 
 HTML = "text/html; charset=utf-8"
 _ARTICLE_FIELDS = tuple(f.name for f in fields(Article) if f.name != "location")
 RENDERERS = {"atom": atom, "rss": rss, "json": jsonfeed}
-PARTS = {"atom": atom_parts, "rss": rss_parts}
 MAX_LIMIT = 500
+LATEST = 20  # articles listed on the home page
 STATIC = {
     "/static/style.css": "text/css; charset=utf-8",
     "/static/copy.js": "text/javascript; charset=utf-8",
@@ -51,8 +51,6 @@ class Document:
     #: Makes a digest of everything the bytes depend on, when that is known: two documents with the
     #: same digest have the same bytes, so one rendered for an earlier version of the data serves.
     inputs: Callable[[], bytes] | None = None
-    #: A subscription feed in Atom or RSS also comes in pieces (:class:`Parts`) that join into its bytes.
-    parts: Callable[[], Parts] | None = None
 
 
 @dataclass(frozen=True)
@@ -126,9 +124,11 @@ class Publisher:
         yield "/feeds.opml"
         yield from STATIC
         for key, feed in self.site.feeds.items():
+            # A page's formats one after the other: they show the same entries, made once for both.
             for fmt in RENDERERS:
                 yield f"/feeds/{key}.{fmt}"
-                for number in range(1, self.archive_count(feed) + 1):
+            for number in range(1, self.archive_count(feed) + 1):
+                for fmt in RENDERERS:
                     yield f"/feeds/archive/{key}/{number}.{fmt}"
             if feed.kind != "all":
                 yield feed.html_path
@@ -136,12 +136,16 @@ class Publisher:
             yield f"/articles/{article.slug}"
 
     def resolve(self, path: str) -> Document | Redirect | None:
+        site = self.site
         if path == "/":
-            return Document(path, HTML, self.site.updated, lambda: _html().index_page(self.site, self.urls))
+            render = lambda: _html().index_page(site, self.urls, LATEST)  # noqa: E731
+            return Document(path, HTML, site.updated, render, "page", self._index_inputs)
         if path == "/feeds.opml":
-            return Document(path, "text/x-opml; charset=utf-8", self.site.updated, self._opml, "opml")
+            inputs = self._inputs_of(path, site.updated, [_header(f) for f in site.feeds.values() if f.articles])
+            return Document(path, "text/x-opml; charset=utf-8", site.updated, self._opml, "opml", inputs)
         if path in STATIC:
-            return Document(path, STATIC[path], self.site.updated, lambda: _static(path), "static")
+            inputs = self._inputs_of(path, site.updated)
+            return Document(path, STATIC[path], site.updated, lambda: _static(path), "static", inputs)
         if path.startswith("/feeds/"):
             return self._feed(path[len("/feeds/") :])
         if path.startswith("/articles/"):
@@ -156,10 +160,14 @@ class Publisher:
                 feed = self.site.feeds.get(path[1:])
                 if feed is None:
                     return self._code_redirect(path[len(prefix) :], "") if prefix == "/countries/" else None
-                return Document(
-                    path, HTML, feed.updated, lambda feed=feed: _html().feed_page(self.site, feed, self.urls)
-                )
+                return self._feed_html(path, feed)
         return None
+
+    def _feed_html(self, path: str, feed: Feed) -> Document:
+        """A country's or topic's page: the feed's fields and every article it lists."""
+        articles = lambda: b"".join(map(self.article_digest, feed.articles))  # noqa: E731
+        render = lambda: _html().feed_page(self.site, feed, self.urls)  # noqa: E731
+        return Document(path, HTML, feed.updated, render, "page", self._inputs_of(path, _header(feed), articles))
 
     def not_found(self, message: str) -> bytes:
         return _html().not_found_page(self.site, self.urls, message)
@@ -185,7 +193,6 @@ class Publisher:
             lambda: RENDERERS[fmt](page, self.names),
             "feed",
             self._inputs(page),
-            (lambda: PARTS[fmt](page, self.names)) if fmt in PARTS else None,
         )
 
     def feed_page(self, feed: Feed, fmt: str) -> FeedPage:
@@ -277,6 +284,22 @@ class Publisher:
             return _digest(page.fmt, _header(page.feed), rest, entries, self._names_digest)
 
         return digest
+
+    def _inputs_of(self, path: str, *parts: object) -> Callable[[], bytes]:
+        """What a document's bytes and Last-Modified depend on: ``parts`` (a callable part is called
+        when the digest is made), the site's settings and the base URL."""
+
+        def digest() -> bytes:
+            made = [part() if callable(part) else part for part in parts]
+            return _digest(path, self.site.meta, self.urls, made)
+
+        return digest
+
+    def _index_inputs(self) -> bytes:
+        """The home page: every feed's name, count and newest date, and the latest articles."""
+        feeds = [(_header(f), len(f.articles), f.newest) for f in self.site.feeds.values()]
+        latest = b"".join(map(self.article_digest, self.site.articles[:LATEST]))
+        return self._inputs_of("/", self.site.updated, feeds, latest)()
 
     def article_digest(self, article: Article) -> bytes:
         """A digest of the article's fields (its place in the listing aside)."""

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import cache
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from feeds.dates import rfc3339
 from feeds.model import Article
 from feeds.pipeline.index import Feed, Site
 from feeds.render import Urls
@@ -20,14 +21,9 @@ def environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["iso"] = _iso
+    env.filters["iso"] = rfc3339  # a <time datetime> value: the moment in UTC
     env.filters["day"] = _day
     return env
-
-
-def _iso(value: datetime) -> str:
-    """A ``<time datetime>`` value: the moment in UTC."""
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 _MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]

@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 
+from feeds.dates import rfc3339
 from feeds.render import FeedPage
 
 VERSION = "https://jsonfeed.org/version/1.1"
-
-
-def rfc3339(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def jsonfeed(page: FeedPage, names: dict[str, dict[str, str]]) -> bytes:
