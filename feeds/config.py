@@ -13,6 +13,8 @@ from feeds.tagging.cache import default_dir
 
 #: Values of FEEDS_CACHE_DIR (and --cache-dir) that turn the cache of compiled tagging tables off.
 NO_CACHE = ("off", "none", "0")
+#: Values of FEEDS_LEDGER.
+LEDGER_MODES = ("write", "read-only")
 
 
 def cache_dir_of(value: str | Path | None) -> Path | None:
@@ -31,6 +33,9 @@ class Settings:
     websub_hub: str | None = None
     reload_interval: float = 2.0  # seconds between checks of the data directory; 0 turns it off
     cache_dir: Path | None = field(default_factory=default_dir)  # compiled tagging tables; None: off
+    #: ``write``: the service mints ids and records edits in ledger.json; ``read-only``: it never writes
+    #: it (replicas with copies of one data directory), and articles without a record wait for ``feeds ids``.
+    ledger: str = "write"
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> Settings:
@@ -51,7 +56,13 @@ class Settings:
             kwargs["reload_interval"] = float(kwargs["reload_interval"])
         if kwargs.get("entry_limit", 1) < 1:
             raise ValueError("FEEDS_ENTRY_LIMIT must be at least 1")
+        if kwargs.get("ledger", "write") not in LEDGER_MODES:
+            raise ValueError(f"FEEDS_LEDGER must be one of {', '.join(LEDGER_MODES)}, not {kwargs['ledger']!r}")
         return cls(**kwargs)
+
+    @property
+    def read_only_ledger(self) -> bool:
+        return self.ledger == "read-only"
 
     @property
     def publish(self) -> PublishOptions:

@@ -34,6 +34,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         reload_interval=settings.reload_interval,
         base_url=settings.base_url,
         cache_dir=settings.cache_dir,
+        read_only_ledger=settings.read_only_ledger,
     )
     app.extensions["feeds"] = live
     app.extensions["feeds.settings"] = settings
@@ -58,6 +59,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             "version": site.version,
             "updated": site.updated.isoformat(),
             "errors": errors,
+            # held back by a read-only ledger until `feeds ids` records them
+            "waiting_for_id": [f"{e.location}: {e.title}" for e in live.version.loaded.waiting],
         }
         response = app.json.response(body)
         response.headers["Cache-Control"] = "no-store"

@@ -118,8 +118,10 @@ class Live:
         cache_size: int = 4096,
         base_url: str | None = None,
         cache_dir: Path | None = None,
+        read_only_ledger: bool = False,
     ):
         self.data_dir = data_dir
+        self.read_only_ledger = read_only_ledger
         self.cache_dir = cache_dir
         self.options = options
         self.base_url = base_url  # needed to name feed URLs to a WebSub hub
@@ -134,7 +136,7 @@ class Live:
         self._reloading = threading.Lock()
         self._last_check = time.monotonic()
         sig = signature(data_dir)
-        self.version = Version(load(data_dir, cache_dir=cache_dir), sig)
+        self.version = Version(load(data_dir, cache_dir=cache_dir, read_only_ledger=read_only_ledger), sig)
         self.problems = self.version.loaded.site.diagnostics
         for problem in self.problems:
             log.warning("%s", problem)
@@ -157,7 +159,7 @@ class Live:
             if sig == self.version.signature:
                 return False
             try:
-                loaded = load(self.data_dir, cache_dir=self.cache_dir)
+                loaded = load(self.data_dir, cache_dir=self.cache_dir, read_only_ledger=self.read_only_ledger)
                 errors = loaded.errors
             except DataError as exc:
                 loaded, errors = None, tuple(exc.diagnostics)
