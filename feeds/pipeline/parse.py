@@ -208,6 +208,8 @@ def _parse(text: str, path: str, limits: Limits, default_tz: tzinfo, *, checked:
             else:
                 rest.append(raw)
         summary_line = start + 1 + len(meta_lines)
+        if block[0].lstrip().startswith("@") and _reads_as_meta(block[0].strip(), bool(meta_lines), default_tz):
+            report.warn(start, f"the title {title!r} reads as a metadata line: is the title line missing?")
         if rest and _title_like(rest) and (len(rest) > 1 or _sentences(peek(0))):
             # Two titles with no blank line and no summary between them: the second one is the title
             # of the paragraph that follows, which reads as a summary.
@@ -292,6 +294,18 @@ def _sentences(item: tuple[int, list[str]] | None) -> bool:
         return False
     lines = item[1]
     return _full_stop(lines[-1]) and not any(META_LINE.match(r.strip()) for r in lines)
+
+
+def _reads_as_meta(line: str, more: bool, default_tz: tzinfo) -> bool:
+    """Whether a title is really a metadata line (its title line lost): a known key with a value it accepts,
+    or with more @ lines under it. "@date: the movie" stays a title without a word."""
+    match = META_LINE.match(line)
+    if match is None or (key := _META_KEYS.get(match.group(1).lower())) is None:
+        return False
+    value = match.group(2).strip()
+    if more or key in ("link", "id"):
+        return more or bool(re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$", value))
+    return key == "date" and read_date(value, default_tz)[0] is not None
 
 
 def _title_at_end(lines: list[str]) -> int:
