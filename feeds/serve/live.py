@@ -19,6 +19,7 @@ from email.utils import format_datetime
 from pathlib import Path
 
 from feeds.model import Diagnostic
+from feeds.pipeline.ledger import LEDGER_NAME
 from feeds.pipeline.load import DataError, Loaded, load
 from feeds.render.compress import compress
 from feeds.render.documents import Document, FeedQuery, Publisher, PublishOptions, Redirect
@@ -93,12 +94,13 @@ class LRU:
 
 
 def signature(data_dir: Path) -> tuple:
-    """What changes when an editor touches the data: names, sizes and mtimes of its inputs."""
+    """What changes when an editor touches the data: names, sizes and mtimes of its inputs (the ledger too:
+    a replica with a read-only ledger gets new ids in a ledger shipped alone)."""
     try:
         entries = sorted(
             (p.name, st.st_size, st.st_mtime_ns)
             for p in data_dir.iterdir()
-            if p.suffix in (".txt", ".toml") and not p.name.startswith(".")
+            if (p.suffix in (".txt", ".toml") or p.name == LEDGER_NAME) and not p.name.startswith(".")
             for st in [p.stat()]
         )
     except OSError as exc:
