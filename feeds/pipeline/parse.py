@@ -195,8 +195,7 @@ def _parse(text: str, path: str, limits: Limits, default_tz: tzinfo, *, checked:
             ahead.append(item)
         return ahead[k]
 
-    while (item := peek(0)) is not None:
-        ahead.popleft()
+    while (item := ahead.popleft() if ahead else next(paragraphs, None)) is not None:
         start, block = item
         title = _clean(block[0])
         meta_lines: list[tuple[int, str]] = []
@@ -221,17 +220,16 @@ def _parse(text: str, path: str, limits: Limits, default_tz: tzinfo, *, checked:
             report.warn(summary_line, "expected a blank line between the title and the summary")
         else:
             # A paragraph of @ lines between title and summary also belongs to the title.
-            while (item := peek(0)) is not None and _all_meta(item[1]):
-                ahead.popleft()
+            while (item := ahead.popleft() if ahead else next(paragraphs, None)) is not None and _all_meta(item[1]):
                 meta_lines.extend((item[0] + k, r.strip()) for k, r in enumerate(item[1]))
             if item is None:
                 report.warn(start, f"article {title!r} has no summary")
-            elif _title_like(item[1]) and _sentences(peek(1)):
+            elif _title_like(item[1]) and _sentences(peek(0)):
                 # A title, not a summary: the paragraph after it is the summary (titles do not end
                 # with a full stop, summaries are sentences).
                 report.warn(start, f"article {title!r} has no summary; line {item[0]} reads as the next title")
+                ahead.appendleft(item)
             else:
-                ahead.popleft()
                 summary_line, rest = item
                 k = _title_at_end(rest)
                 if k and (k < len(rest) - 1 or _sentences(peek(0))):
@@ -278,6 +276,8 @@ _CLOSERS = "\"'”’»)]*_"
 
 def _full_stop(line: str) -> bool:
     """Whether ``line`` ends a sentence with a full stop (an ellipsis does not count)."""
+    if line.endswith("."):  # most summaries
+        return not line.endswith("..")
     end = line.rstrip().rstrip(_CLOSERS)
     return end.endswith(".") and not end.endswith("..")
 
