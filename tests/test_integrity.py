@@ -312,6 +312,8 @@ def test_articles_cut_short_or_gone_for_a_moment_come_back_with_their_ids_and_da
     load(tmp_path, now=T0 + timedelta(seconds=5))
     _write(tmp_path, full[: full.index("France")] + "Fr")  # one more partial state
     load(tmp_path, now=T0 + timedelta(seconds=6))
+    _write(tmp_path, full[: full.index("Ports and trains")] + "Ports and tr")  # Greece cut elsewhere
+    load(tmp_path, now=T0 + timedelta(seconds=7))
     _write(tmp_path, full)
     back = _dates(tmp_path, T0 + timedelta(seconds=9))
     assert back == first

@@ -95,6 +95,17 @@ def test_replicas_with_a_read_only_ledger_serve_the_same_bytes_and_hold_back_new
     assert feed["items"][0]["id"] == tag_id
 
 
+def test_a_pinned_id_the_ledger_has_no_record_of_also_waits(tmp_path: Path):
+    from feeds.pipeline.load import load
+
+    a = _copy(tmp_path, "a")
+    _prepend(a, "Chile: Strike\n@id: tag:example.org,2026:chile\n\nMiners stop.\n\n")
+    loaded = load(a, read_only_ledger=True, cache_dir=None)
+    assert [e.title for e in loaded.waiting] == ["Chile: Strike"]
+    assert "tag:example.org,2026:chile" not in {article.id for article in loaded.site.articles}
+    assert [tag_id for tag_id, _ in loaded.minted] == ["tag:example.org,2026:chile"]
+
+
 def test_feeds_ids_mints_nothing_for_a_listing_with_errors(tmp_path: Path):
     a = _copy(tmp_path, "a")
     ledger = (a / LEDGER_NAME).read_bytes()

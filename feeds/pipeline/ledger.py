@@ -246,8 +246,9 @@ def assign(entries: tuple[Entry, ...], ledger: Ledger, now: datetime, *, record:
 
     # 1. explicit ids
     pinned = [n for n, entry in enumerate(entries) if entry.meta.id is not None]
+    minted = []
     if pinned:
-        _match_pinned(entries, pinned, records, by_id, used_slugs, shas, now, taken, result, problems)
+        minted = _match_pinned(entries, pinned, records, by_id, used_slugs, shas, now, taken, result, problems)
 
     # 2. the same title and summary, as written: nearly every article of every run but the first; then
     # the same as an article was before an edit made a moment ago (a file read while being saved)
@@ -271,7 +272,6 @@ def assign(entries: tuple[Entry, ...], ledger: Ledger, now: datetime, *, record:
 
     # mint the rest, one second apart in listing order
     fresh = 0
-    minted = []
     for n, entry in enumerate(entries):
         if result[n] is None:
             seen = now - timedelta(seconds=fresh)
@@ -288,7 +288,7 @@ def assign(entries: tuple[Entry, ...], ledger: Ledger, now: datetime, *, record:
             minted.append(n)
     if not record:
         chosen = tuple(records[i] for i in result if i is not None)
-        return Assigned(chosen, ledger, False, tuple(problems), tuple(minted))
+        return Assigned(chosen, ledger, False, tuple(problems), tuple(sorted(minted)))
 
     # record edits, also one second apart in listing order: distinct updated dates keep readers'
     # ordering stable (and the Atom validator quiet about duplicate atom:updated values)
@@ -305,7 +305,8 @@ def assign(entries: tuple[Entry, ...], ledger: Ledger, now: datetime, *, record:
             else:
                 stamp = max(now - timedelta(seconds=edits), r.first_seen)
                 edits += 1
-                before = Before(r.title, r.summary_sha, r.updated)
+                # edits in a row (a file saved in place, read at several lengths) keep the state before the first
+                before = r.before if _recent(r, now) else Before(r.title, r.summary_sha, r.updated)
                 records[i] = replace(r, title=entry.title, summary_sha=shas[n], updated=stamp, before=before)
             changed = True
     # articles that share a title keep a sketch of their summaries, to tell them apart after an edit
@@ -319,7 +320,7 @@ def assign(entries: tuple[Entry, ...], ledger: Ledger, now: datetime, *, record:
                 changed = True
     chosen = tuple(records[i] for i in result if i is not None)
     ledger = Ledger(ledger.authority, ledger.created, tuple(records))
-    return Assigned(chosen, ledger, changed, tuple(problems), tuple(minted))
+    return Assigned(chosen, ledger, changed, tuple(problems), tuple(sorted(minted)))
 
 
 def _recent(r: Record, now: datetime) -> bool:
@@ -338,10 +339,13 @@ def _match_pinned(
     taken: set[int],
     result: list[int | None],
     problems: list[Diagnostic],
-) -> None:
-    """Step 1: an ``@id`` line takes the record of that id, or makes one; never another article's."""
-    others = {(e.title, shas[n]) for n, e in enumerate(entries) if e.meta.id is None}
-    other_titles = {title for title, _ in others}
+) -> list[int]:
+    """Step 1: an ``@id`` line takes the record of that id, or makes one (the entries returned); never
+    the record of another article still listed, as written or edited since."""
+    others = [n for n, e in enumerate(entries) if e.meta.id is None]
+    other_titles = {entries[n].title for n in others}
+    other_shas = {shas[n] for n in others} - {_sha("")}
+    made = []
     for n in pinned:
         entry = entries[n]
         assert entry.meta.id is not None
@@ -352,7 +356,7 @@ def _match_pinned(
         if i is not None:
             r = records[i]
             own = r.title == entry.title or r.summary_sha == shas[n]
-            if not own and (r.title in other_titles or (r.title, r.summary_sha) in others):
+            if not own and (r.title in other_titles or r.summary_sha in other_shas):
                 # A pinned id must not take over the id, date and slug of an article still listed.
                 message = f"@id {entry.meta.id} is the id of another article, {r.title!r}; give this one its own id"
                 problems.append(Diagnostic(entry.location, Severity.ERROR, message))
@@ -360,8 +364,10 @@ def _match_pinned(
         if i is None:
             records.append(Record(entry.meta.id, _unique_slug(entry.title, used_slugs), entry.title, shas[n], now, now))
             i = by_id[entry.meta.id] = len(records) - 1
+            made.append(n)
         taken.add(i)
         result[n] = i
+    return made
 
 
 def _sketch(text: str) -> str:

@@ -15,6 +15,10 @@ of such lines between the title and the summary)::
 The first line of a title paragraph is always the title, so a title that contains a colon,
 or even starts with ``@``, is never read as metadata. An ``@`` line with an unknown key is
 an error rather than being taken for text.
+
+Titles do not end with a full stop and summaries are sentences: where a blank line or a summary is
+missing, what follows decides whether a line is a title or a summary (see ``_parse``), so that one
+defect changes at most the articles on either side of it.
 """
 
 from __future__ import annotations
