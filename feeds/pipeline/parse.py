@@ -228,14 +228,14 @@ def _parse(text: str, path: str, limits: Limits, default_tz: tzinfo, *, checked:
                 meta_lines.extend((item[0] + k, r.strip()) for k, r in enumerate(item[1]))
             if item is None:
                 report.warn(start, f"article {title!r} has no summary")
-            elif _title_like(item[1]) and _sentences(peek(0)):
+            elif (item[1][0][-1:] != "." or item[1][0].endswith("..")) and _title_like(item[1]) and _sentences(peek(0)):
                 # A title, not a summary: the paragraph after it is the summary (titles do not end
                 # with a full stop, summaries are sentences).
                 report.warn(start, f"article {title!r} has no summary; line {item[0]} reads as the next title")
                 ahead.appendleft(item)
             else:
                 summary_line, rest = item
-                k = _title_at_end(rest)
+                k = _title_at_end(rest) if len(rest) > 1 else 0
                 if k and (k < len(rest) - 1 or _sentences(peek(0))):
                     # No blank line between this summary and the next title.
                     report.warn(summary_line + k, f"expected a blank line before {_clean(rest[k])!r}, read as a title")
