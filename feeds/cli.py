@@ -114,6 +114,24 @@ def check(data_dir: Path, cache_dir: Path | None, as_json: bool) -> None:
 @main.command()
 @data_dir_option
 @cache_dir_option
+def ids(data_dir: Path, cache_dir: Path | None) -> None:
+    """Mint ids for new articles and record edits in ledger.json; print each id minted.
+
+    The one writer of a ledger that replicas read (FEEDS_LEDGER=read-only): commit or ship the
+    ledger with the data afterwards. Nothing is written when the data has errors (exit 1).
+    """
+    loaded = _load(data_dir, cache_dir)
+    _report(loaded)
+    for tag_id, entry in loaded.minted:
+        click.echo(f"{tag_id}\t{entry.location}\t{entry.title}")
+    if loaded.errors:
+        raise click.ClickException(f"{len(loaded.errors)} errors: the ledger is unchanged")
+    click.echo(f"{len(loaded.minted)} ids minted", err=True)
+
+
+@main.command()
+@data_dir_option
+@cache_dir_option
 @click.option("--json", "as_json", is_flag=True, help="One JSON array (the only format for now).")
 def articles(data_dir: Path, cache_dir: Path | None, as_json: bool) -> None:
     """List the articles with their ids, dates and tags."""
@@ -247,7 +265,20 @@ def build(
 @click.option("--port", type=int, default=8000, show_default=True)
 @click.option("--base-url", envvar="FEEDS_BASE_URL", help="Public URL; by default the request's own host.")
 @click.option("--dev", is_flag=True, help="Use Flask's development server (reloader and debugger off).")
-def serve(data_dir: Path, cache_dir: Path | None, host: str, port: int, base_url: str | None, dev: bool) -> None:
+@click.option(
+    "--read-only-ledger",
+    is_flag=True,
+    help="Never write ledger.json; articles without a record wait for `feeds ids` (FEEDS_LEDGER=read-only).",
+)
+def serve(
+    data_dir: Path,
+    cache_dir: Path | None,
+    host: str,
+    port: int,
+    base_url: str | None,
+    dev: bool,
+    read_only_ledger: bool,
+) -> None:
     """Serve the feeds over HTTP."""
     from feeds.serve.app import create_app
 
@@ -261,6 +292,8 @@ def serve(data_dir: Path, cache_dir: Path | None, host: str, port: int, base_url
     config = {"DATA_DIR": str(data_dir.resolve()), "CACHE_DIR": str(cache_dir) if cache_dir else "off"}
     if base_url:
         config["BASE_URL"] = base_url
+    if read_only_ledger:
+        config["LEDGER"] = "read-only"
     if dev:
         create_app(config).run(host=host, port=port, debug=False, use_reloader=False)
         return

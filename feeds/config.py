@@ -57,6 +57,10 @@ def default_cache_dir() -> Path:
     return Path(base) / "feeds"
 
 
+#: Values of FEEDS_LEDGER.
+LEDGER_MODES = ("write", "read-only")
+
+
 def cache_dir_of(value: str | Path | None) -> Path | None:
     """``--cache-dir``/``FEEDS_CACHE_DIR`` as a directory, None when it turns the cache off."""
     if value is None or str(value) == "":
@@ -74,6 +78,9 @@ class Settings:
     reload_interval: float = 2.0  # seconds between checks of the data directory; 0 turns it off
     cache_dir: Path | None = field(default_factory=default_cache_dir)  # compiled tagging tables; None: off
     cache_bytes: int = 256 * 2**20  # rendered documents kept by each worker process
+    #: ``write``: the service mints ids and records edits in ledger.json; ``read-only``: it never writes
+    #: it (replicas with copies of one data directory), and articles without a record wait for ``feeds ids``.
+    ledger: str = "write"
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> Settings:
@@ -94,4 +101,10 @@ class Settings:
             kwargs["reload_interval"] = float(kwargs["reload_interval"])
         if kwargs.get("entry_limit", 1) < 1:
             raise ValueError("FEEDS_ENTRY_LIMIT must be at least 1")
+        if kwargs.get("ledger", "write") not in LEDGER_MODES:
+            raise ValueError(f"FEEDS_LEDGER must be one of {', '.join(LEDGER_MODES)}, not {kwargs['ledger']!r}")
         return cls(**kwargs)
+
+    @property
+    def read_only_ledger(self) -> bool:
+        return self.ledger == "read-only"

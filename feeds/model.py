@@ -8,7 +8,7 @@ All of them are immutable so that one loaded version can be shared by every requ
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 
 
@@ -94,3 +94,10 @@ class Article:
         # Articles key the caches of rendered entries: their id alone is much cheaper to hash than
         # every field, and equal articles have equal ids.
         return hash(self.id)
+
+
+#: The dates an article may carry, in UTC. Every format writes them with a four-digit year, with a
+#: year to spare on each side for what is done to them: spacing articles of one date one second apart
+#: (at most a million seconds, 12 days), showing them in the site's time zone (at most 14 hours off).
+FIRST_DATE = datetime(1001, 1, 1, tzinfo=UTC)
+LAST_DATE = datetime(9998, 12, 31, 23, 59, 59, tzinfo=UTC)

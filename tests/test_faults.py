@@ -81,3 +81,21 @@ def test_a_build_that_cannot_write_leaves_the_previous_output(data_dir: Path, tm
     assert "Traceback" not in failed.stderr
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
     assert sorted(os.listdir(tmp_path)) == ["data", "out"]
+
+
+def test_a_symlink_to_a_fifo_never_blocks_the_reload_and_is_reported(data_dir: Path, tmp_path: Path):
+    import threading
+
+    app = _app(data_dir)
+    client = app.test_client()
+    good = client.get("/feeds/all.atom").data
+    os.mkfifo(tmp_path / "pipe")
+    (data_dir / "more.txt").symlink_to(tmp_path / "pipe")
+    reload = threading.Thread(target=_reloaded, args=(app,), daemon=True)
+    reload.start()
+    reload.join(60)
+    assert not reload.is_alive(), "the reload is blocked opening the FIFO"
+    assert client.get("/feeds/all.atom").data == good
+    health = client.get("/healthz").get_json()
+    assert health["status"] == "degraded"
+    assert any("more.txt" in e and "not a regular file (a FIFO)" in e for e in health["errors"])

@@ -27,14 +27,16 @@ import fcntl
 import hashlib
 import json
 import os
-import tempfile
-from collections import defaultdict
+import re
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
-from feeds.model import Diagnostic, Entry, Location, Severity
+from feeds.files import write_atomic
+from feeds.model import FIRST_DATE, LAST_DATE, Diagnostic, Entry, Location, Severity
 from feeds.slug import fold, slugify
 
 LEDGER_NAME = "ledger.json"
@@ -42,6 +44,18 @@ FORMAT = 1
 # Pairs compared for near-duplicates are capped so that a wholesale rewrite stays linear.
 _FUZZY_PAIR_LIMIT = 200_000
 _FUZZY_THRESHOLD = 0.8
+#: An edit taken back within this time leaves no trace: the article gets back its updated date. A file
+#: saved in place is read half-written now and then; its articles come back whole a moment later.
+TAKEN_BACK_WITHIN = timedelta(minutes=10)
+
+
+@dataclass(frozen=True, slots=True)
+class Before:
+    """An article as it was before its last edit: an edit taken back soon after is undone, dates and all."""
+
+    title: str
+    summary_sha: str
+    updated: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,9 +68,13 @@ class Record:
     summary_sha: str
     first_seen: datetime
     updated: datetime
+    before: Before | None = None
+    #: A sketch of the summary (:func:`_sketch`), kept for articles whose title another article has:
+    #: when both summaries are edited, the nearest one says which record is whose.
+    words: str = ""
 
-    def to_json(self) -> dict[str, str]:
-        return {
+    def to_json(self) -> dict[str, Any]:
+        obj: dict[str, Any] = {
             "id": self.id,
             "slug": self.slug,
             "title": self.title,
@@ -64,24 +82,39 @@ class Record:
             "first_seen": _iso(self.first_seen),
             "updated": _iso(self.updated),
         }
+        if self.before is not None:
+            b = self.before
+            obj["before"] = {"title": b.title, "summary_sha": b.summary_sha, "updated": _iso(b.updated)}
+        if self.words:
+            obj["words"] = self.words
+        return obj
 
     @classmethod
-    def from_json(cls, obj: dict[str, str], dates: dict[str, datetime] | None = None) -> Record:
+    def from_json(cls, obj: dict[str, Any], dates: dict[str, datetime] | None = None) -> Record:
         """``dates`` shares one datetime among the records stamped alike (most of a ledger)."""
         dates = {} if dates is None else dates
-        first_seen, updated = obj["first_seen"], obj["updated"]
-        if first_seen not in dates:
-            dates[first_seen] = datetime.fromisoformat(first_seen)
-        if updated not in dates:
-            dates[updated] = datetime.fromisoformat(updated)
+        before = obj.get("before")
         return cls(
             id=obj["id"],
             slug=obj["slug"],
             title=obj["title"],
             summary_sha=obj["summary_sha"],
-            first_seen=dates[first_seen],
-            updated=dates[updated],
+            first_seen=_date(obj["first_seen"], dates),
+            updated=_date(obj["updated"], dates),
+            before=None
+            if before is None
+            else Before(before["title"], before["summary_sha"], _date(before["updated"], dates)),
+            words=obj.get("words", ""),
         )
+
+
+def _date(text: str, dates: dict[str, datetime]) -> datetime:
+    value = dates.get(text)
+    if value is None:
+        value = dates[text] = datetime.fromisoformat(text)
+        if value.tzinfo is None or not FIRST_DATE <= value <= LAST_DATE:
+            raise ValueError(f"the date {text!r} is not a UTC date between {FIRST_DATE.year} and {LAST_DATE.year}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -105,6 +138,8 @@ class Assigned:
     ledger: Ledger
     changed: bool
     diagnostics: tuple[Diagnostic, ...]
+    #: Entries (by position) given a record minted in this run.
+    minted: tuple[int, ...] = ()
 
 
 def _iso(value: datetime) -> str:
@@ -194,8 +229,12 @@ class _DamagedLine(ValueError):
         self.lineno = lineno
 
 
-def assign(entries: tuple[Entry, ...], ledger: Ledger, now: datetime) -> Assigned:
-    """Find or mint the record of every entry; pure, so it can be tested without files."""
+def assign(entries: tuple[Entry, ...], ledger: Ledger, now: datetime, *, record: bool = True) -> Assigned:
+    """Find or mint the record of every entry; pure, so it can be tested without files.
+
+    ``record=False`` finds records but changes none: new entries get records minted for this run only
+    (listed in ``minted``), edited ones keep their recorded dates, and the ledger is returned as it was.
+    """
     now = now.astimezone(UTC).replace(microsecond=0)
     problems: list[Diagnostic] = []
     records = list(ledger.records)
@@ -206,24 +245,20 @@ def assign(entries: tuple[Entry, ...], ledger: Ledger, now: datetime) -> Assigne
     shas = [_sha(e.summary) for e in entries]
 
     # 1. explicit ids
-    for n, entry in enumerate(entries):
-        if entry.meta.id is None:
-            continue
-        i = by_id.get(entry.meta.id)
-        if i is not None and i in taken:
-            problems.append(Diagnostic(entry.location, Severity.ERROR, f"@id {entry.meta.id} is used by two articles"))
-            continue
-        if i is None:
-            records.append(Record(entry.meta.id, _unique_slug(entry.title, used_slugs), entry.title, shas[n], now, now))
-            i = by_id[entry.meta.id] = len(records) - 1
-        taken.add(i)
-        result[n] = i
+    pinned = [n for n, entry in enumerate(entries) if entry.meta.id is not None]
+    minted = []
+    if pinned:
+        minted = _match_pinned(entries, pinned, records, by_id, used_slugs, shas, now, taken, result, problems)
 
-    # 2. the same title and summary, as written: nearly every article of every run but the first
+    # 2. the same title and summary, as written: nearly every article of every run but the first; then
+    # the same as an article was before an edit made a moment ago (a file read while being saved)
     same: dict[tuple[str, str], list[int]] = defaultdict(list)
     for i, r in enumerate(records):
         if i not in taken:
             same[(r.title, r.summary_sha)].append(i)
+    for i, r in enumerate(records):
+        if i not in taken and r.before is not None and _recent(r, now):
+            same[(r.before.title, r.before.summary_sha)].append(i)
     for n, entry in enumerate(entries):
         if result[n] is None:
             for i in same.get((entry.title, shas[n]), ()):
@@ -250,6 +285,10 @@ def assign(entries: tuple[Entry, ...], ledger: Ledger, now: datetime) -> Assigne
             i = by_id[tag_id] = len(records) - 1
             taken.add(i)
             result[n] = i
+            minted.append(n)
+    if not record:
+        chosen = tuple(records[i] for i in result if i is not None)
+        return Assigned(chosen, ledger, False, tuple(problems), tuple(sorted(minted)))
 
     # record edits, also one second apart in listing order: distinct updated dates keep readers'
     # ordering stable (and the Atom validator quiet about duplicate atom:updated values)
@@ -260,12 +299,90 @@ def assign(entries: tuple[Entry, ...], ledger: Ledger, now: datetime) -> Assigne
         assert i is not None
         r = records[i]
         if r.title != entry.title or r.summary_sha != shas[n]:
-            stamp = max(now - timedelta(seconds=edits), r.first_seen)
-            edits += 1
-            records[i] = replace(r, title=entry.title, summary_sha=shas[n], updated=stamp)
+            b = r.before
+            if b is not None and (b.title, b.summary_sha) == (entry.title, shas[n]) and _recent(r, now):
+                records[i] = replace(r, title=b.title, summary_sha=b.summary_sha, updated=b.updated, before=None)
+            else:
+                stamp = max(now - timedelta(seconds=edits), r.first_seen)
+                edits += 1
+                # edits in a row (a file saved in place, read at several lengths) keep the state before the first
+                before = r.before if _recent(r, now) else Before(r.title, r.summary_sha, r.updated)
+                records[i] = replace(r, title=entry.title, summary_sha=shas[n], updated=stamp, before=before)
             changed = True
+    # articles that share a title keep a sketch of their summaries, to tell them apart after an edit
+    titles = Counter(entry.title for entry in entries)
+    if len(titles) < len(entries):
+        for n, entry in enumerate(entries):
+            i = result[n]
+            assert i is not None
+            if titles[entry.title] > 1 and records[i].words != (words := _sketch(entry.summary)):
+                records[i] = replace(records[i], words=words)
+                changed = True
     chosen = tuple(records[i] for i in result if i is not None)
-    return Assigned(chosen, Ledger(ledger.authority, ledger.created, tuple(records)), changed, tuple(problems))
+    ledger = Ledger(ledger.authority, ledger.created, tuple(records))
+    return Assigned(chosen, ledger, changed, tuple(problems), tuple(sorted(minted)))
+
+
+def _recent(r: Record, now: datetime) -> bool:
+    """Whether the last edit of ``r`` is recent enough to be taken back without a trace."""
+    return r.before is not None and now - r.updated <= TAKEN_BACK_WITHIN
+
+
+def _match_pinned(
+    entries: tuple[Entry, ...],
+    pinned: list[int],
+    records: list[Record],
+    by_id: dict[str, int],
+    used_slugs: set[str],
+    shas: list[str],
+    now: datetime,
+    taken: set[int],
+    result: list[int | None],
+    problems: list[Diagnostic],
+) -> list[int]:
+    """Step 1: an ``@id`` line takes the record of that id, or makes one (the entries returned); never
+    the record of another article still listed, as written or edited since."""
+    others = [n for n, e in enumerate(entries) if e.meta.id is None]
+    other_titles = {entries[n].title for n in others}
+    other_shas = {shas[n] for n in others} - {_sha("")}
+    made = []
+    for n in pinned:
+        entry = entries[n]
+        assert entry.meta.id is not None
+        i = by_id.get(entry.meta.id)
+        if i is not None and i in taken:
+            problems.append(Diagnostic(entry.location, Severity.ERROR, f"@id {entry.meta.id} is used by two articles"))
+            continue
+        if i is not None:
+            r = records[i]
+            own = r.title == entry.title or r.summary_sha == shas[n]
+            if not own and (r.title in other_titles or r.summary_sha in other_shas):
+                # A pinned id must not take over the id, date and slug of an article still listed.
+                message = f"@id {entry.meta.id} is the id of another article, {r.title!r}; give this one its own id"
+                problems.append(Diagnostic(entry.location, Severity.ERROR, message))
+                continue
+        if i is None:
+            records.append(Record(entry.meta.id, _unique_slug(entry.title, used_slugs), entry.title, shas[n], now, now))
+            i = by_id[entry.meta.id] = len(records) - 1
+            made.append(n)
+        taken.add(i)
+        result[n] = i
+    return made
+
+
+def _sketch(text: str) -> str:
+    """The 16 smallest 32-bit hashes of the summary's words: similar summaries share most of them."""
+    words = set(re.findall(r"\w+", fold(text).lower()))
+    hashes = sorted({hashlib.blake2b(w.encode(), digest_size=4).hexdigest() for w in words})
+    return "".join(hashes[:16])
+
+
+def _likeness(a: str, b: str) -> float:
+    """How alike two sketches are: the share of hashes they have in common."""
+    if not a or not b:
+        return 0.0
+    x, y = {a[k : k + 8] for k in range(0, len(a), 8)}, {b[k : k + 8] for k in range(0, len(b), 8)}
+    return len(x & y) / len(x | y)
 
 
 def _match_changed(
@@ -297,10 +414,26 @@ def _match_changed(
     for n in left:
         if result[n] is None:
             claim(by_title.get(keys[n], []), n, lambda r, s=shas[n]: r.summary_sha == s)
-    # 3. the same title, the summary edited
+    # 3. the same title, the summary edited; where several articles have that title, the nearest
+    # summary wins, then listing order
+    waiting: dict[str, list[int]] = defaultdict(list)
     for n in left:
-        if result[n] is None:
-            claim(by_title.get(keys[n], []), n, lambda r: True)
+        if result[n] is None and keys[n] in by_title:
+            waiting[keys[n]].append(n)
+    for key, ns in waiting.items():
+        candidates = [i for i in by_title[key] if i not in taken]
+        if len(candidates) > 1 and len(ns) * len(candidates) <= _FUZZY_PAIR_LIMIT:
+            pairs = []
+            for k, n in enumerate(ns):
+                sketch = _sketch(entries[n].summary)
+                pairs.extend((-_likeness(sketch, records[i].words), k, c, n, i) for c, i in enumerate(candidates))
+            for *_, n, i in sorted(pairs):
+                if result[n] is None and i not in taken:
+                    taken.add(i)
+                    result[n] = i
+        else:
+            for n in ns:
+                claim(candidates, n, lambda r: True)
     # 4. the same summary, the title edited
     for n in left:
         if result[n] is None and entries[n].summary:
@@ -350,35 +483,30 @@ def locked(data_dir: Path) -> Iterator[bool]:
         os.close(fd)
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that readers see the old or the new file, never a part."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix="." + path.name + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
 def identify(
-    entries: tuple[Entry, ...], data_dir: Path, authority: str, now: datetime, *, persist: bool = True
+    entries: tuple[Entry, ...],
+    data_dir: Path,
+    authority: str,
+    now: datetime,
+    *,
+    persist: bool = True,
+    record: bool = True,
 ) -> tuple[Assigned, list[Diagnostic]]:
-    """Load the ledger, assign records, and save the ledger when it changed and ``persist``."""
+    """Load the ledger, assign records, and save the ledger when it changed and ``persist``.
+
+    ``record=False`` (a replica reading a ledger written elsewhere) never writes and changes no record:
+    see :func:`assign`.
+    """
     path = data_dir / LEDGER_NAME
     today = f"{now.astimezone(UTC):%Y-%m-%d}"
+    persist = persist and record
     with locked(data_dir) if persist else contextlib.nullcontext(False) as writable:
         ledger, problems = load_ledger(path, authority, today)
         if any(p.is_error for p in problems):
             persist = False  # never overwrite a ledger we could not read
-        assigned = assign(entries, ledger, now)
+        assigned = assign(entries, ledger, now, record=record)
         problems.extend(assigned.diagnostics)
-        if assigned.changed and persist:
+        if assigned.changed and persist and not any(p.is_error for p in assigned.diagnostics):
             try:
                 if not writable:
                     raise PermissionError(13, "the data directory is not writable")

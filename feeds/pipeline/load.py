@@ -43,6 +43,11 @@ class Loaded:
     #: earlier loads), "ids", "tag" and "index" (making the articles and the feeds); ``make bench``
     #: prints them.
     timings: Mapping[str, float] = field(default_factory=dict)
+    #: Ids minted by this load, with their entries (recorded in the ledger unless it is read-only).
+    minted: tuple[tuple[str, Entry], ...] = ()
+    #: Entries held back because the ledger is read-only and has no record of them: they wait for
+    #: ``feeds ids`` to mint their ids.
+    waiting: tuple[Entry, ...] = ()
 
     @property
     def tagger(self) -> Tagger:
@@ -89,16 +94,20 @@ def load(
     limits: Limits | None = None,
     tagger: Tagger | None = None,
     cache_dir: Path | None = None,
+    read_only_ledger: bool = False,
 ) -> Loaded:
     """Read and publish the data in ``data_dir``.
 
     Problems in articles are reported in ``site.diagnostics``; the ledger of ids is only
     written when the listing has no errors, so a half-typed edit never mints ids.
+    ``read_only_ledger`` (replicas that must agree): the ledger is never written; an article it has no
+    record of is held back (``waiting``), and an edit keeps the dates recorded until ``feeds ids`` runs.
     Raises :class:`DataError` only when nothing sensible can be published (tagging tables unreadable).
     """
     with _without_cycle_collection():
         try:
-            return _load(data_dir, now, persist, limits, Tables(data_dir, SHIPPED_TABLES, cache_dir, tagger))
+            tables = Tables(data_dir, SHIPPED_TABLES, cache_dir, tagger)
+            return _load(data_dir, now, persist, limits, tables, read_only_ledger)
         except TaggingDataError as exc:
             location = Location(str(exc.path), exc.line or 0)
             raise DataError([Diagnostic(location, Severity.ERROR, exc.message)]) from exc
@@ -123,6 +132,7 @@ def _load(
     persist: bool,
     limits: Limits | None,
     tables: Tables,
+    read_only_ledger: bool = False,
 ) -> Loaded:
     timings: dict[str, float] = {}
     clock = time.perf_counter()
@@ -145,20 +155,33 @@ def _load(
     problems.extend(listing.diagnostics)
     lap("parse")
     known = tables.known()
-    if len(known) < len(listing.entries) or any(_overrides(entry) for entry in listing.entries):
+    overridden = [entry for entry in listing.entries if _overrides(entry)]
+    if len(known) < len(listing.entries) or overridden:
         tables.tagger  # noqa: B018  (read, or compiled, here: its time is the tables', not the tagging's)
+    for entry in overridden:  # before the ledger: a listing with errors mints nothing
+        problems.extend(_unknown_overrides(entry, tables.tagger))
     lap("tables")
     clean = not any(p.is_error for p in problems)
-    assigned, id_problems = identify(listing.entries, data_dir, meta.tag_authority, now, persist=persist and clean)
+    assigned, id_problems = identify(
+        listing.entries, data_dir, meta.tag_authority, now, persist=persist and clean, record=not read_only_ledger
+    )
     problems.extend(id_problems)
+    entries, records = listing.entries, assigned.records
+    minted = tuple((records[n].id, entries[n]) for n in assigned.minted)
+    waiting: tuple[Entry, ...] = ()
+    if read_only_ledger and minted:
+        held = set(assigned.minted)
+        waiting = tuple(entries[n] for n in assigned.minted)
+        entries = tuple(e for n, e in enumerate(entries) if n not in held)
+        records = tuple(r for n, r in enumerate(records) if n not in held)
     lap("ids")
-    found = _tags(tables, known, listing.entries)
+    found = _tags(tables, known, entries)
     del known
     lap("tag")
     articles = _distinct_dates(
         [
             _article(entry, record, countries, topics, tables, problems, now)
-            for entry, record, (countries, topics) in zip(listing.entries, assigned.records, found, strict=True)
+            for entry, record, (countries, topics) in zip(entries, records, found, strict=True)
         ]
     )
     del found
@@ -166,7 +189,7 @@ def _load(
     countries, topics = tables.catalog
     site = index(meta, articles, countries, topics, id_prefix, tuple(problems))
     lap("index")
-    return Loaded(site=site, tables=tables, entries=listing.entries, timings=timings)
+    return Loaded(site=site, tables=tables, entries=entries, timings=timings, minted=minted, waiting=waiting)
 
 
 def _tags(tables: Tables, known: dict[bytes, Found], entries: tuple[Entry, ...]) -> list[Found]:
@@ -216,7 +239,7 @@ def _article(
     now: datetime,
 ) -> Article:
     if _overrides(entry):
-        countries, topics = _overridden(entry, countries, topics, tables.tagger, problems)
+        countries, topics = _overridden(entry, countries, topics, tables.tagger)
     published = entry.meta.date or record.first_seen
     if published > now:
         problems.append(
@@ -242,10 +265,9 @@ def _article(
     )
 
 
-def _overridden(
-    entry: Entry, countries: tuple[str, ...], topics: tuple[str, ...], tagger: Tagger, problems: list[Diagnostic]
-) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """The tags after the editor's ``@countries`` and ``@topics`` lines; unknown names are errors."""
+def _unknown_overrides(entry: Entry, tagger: Tagger) -> list[Diagnostic]:
+    """Errors for the names in ``@countries`` and ``@topics`` that the tagger does not know."""
+    problems = []
     for raw in entry.meta.countries.add + entry.meta.countries.remove:
         if tagger.country(raw) is None:
             problems.append(Diagnostic(entry.location, Severity.ERROR, f"unknown country {raw!r} in @countries"))
@@ -255,6 +277,13 @@ def _overridden(
             problems.append(
                 Diagnostic(entry.location, Severity.ERROR, f"unknown topic {raw!r} in @topics; known: {known}")
             )
+    return problems
+
+
+def _overridden(
+    entry: Entry, countries: tuple[str, ...], topics: tuple[str, ...], tagger: Tagger
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The tags after the editor's ``@countries`` and ``@topics`` lines (unknown names left out)."""
     removed = {c.code for c in map(tagger.country, entry.meta.countries.remove) if c}
     added = [c.code for c in map(tagger.country, entry.meta.countries.add) if c]
     kept_countries = [c for c in dict.fromkeys([*countries, *added]) if c not in removed]

@@ -15,19 +15,26 @@ of such lines between the title and the summary)::
 The first line of a title paragraph is always the title, so a title that contains a colon,
 or even starts with ``@``, is never read as metadata. An ``@`` line with an unknown key is
 an error rather than being taken for text.
+
+Titles do not end with a full stop and summaries are sentences: where a blank line or a summary is
+missing, what follows decides whether a line is a title or a summary (see ``_parse``), so that one
+defect changes at most the articles on either side of it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import re
+import stat
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from feeds.model import Diagnostic, Entry, Location, Meta, Overrides, Severity
+from feeds.model import FIRST_DATE, LAST_DATE, Diagnostic, Entry, Location, Meta, Overrides, Severity
 
 META_LINE = re.compile(r"^@([A-Za-z][A-Za-z_-]*)\s*:\s*(.*)$")
 # Code points feeds and pages cannot carry: C0 controls but tab/newline (XML 1.0 forbids them),
@@ -86,6 +93,7 @@ class Limits:
     max_title_chars: int = 500
     max_summary_chars: int = 20_000
     max_articles: int = 1_000_000
+    max_meta_lines: int = 100  # @ lines of one article
 
 
 @dataclass(frozen=True)
@@ -180,16 +188,19 @@ def _parse(text: str, path: str, limits: Limits, default_tz: tzinfo, *, checked:
     paragraphs = _paragraphs(text)
     del text
     entries: list[Entry] = []
-    pending: tuple[int, list[str]] | None = None
-    while True:
-        if pending is not None:
-            start, block = pending
-            pending = None
-        else:
+    # Paragraphs read ahead to decide what one is, or put back: a line taken for the next title.
+    ahead: deque[tuple[int, list[str]]] = deque()
+
+    def peek(k: int) -> tuple[int, list[str]] | None:
+        while len(ahead) <= k:
             item = next(paragraphs, None)
             if item is None:
-                break
-            start, block = item
+                return None
+            ahead.append(item)
+        return ahead[k]
+
+    while (item := ahead.popleft() if ahead else next(paragraphs, None)) is not None:
+        start, block = item
         title = _clean(block[0])
         meta_lines: list[tuple[int, str]] = []
         rest: list[str] = []
@@ -200,18 +211,36 @@ def _parse(text: str, path: str, limits: Limits, default_tz: tzinfo, *, checked:
             else:
                 rest.append(raw)
         summary_line = start + 1 + len(meta_lines)
-        if rest:
+        if block[0].lstrip().startswith("@") and _reads_as_meta(block[0].strip(), bool(meta_lines), default_tz):
+            report.warn(start, f"the title {title!r} reads as a metadata line: is the title line missing?")
+        if rest and _title_like(rest) and (len(rest) > 1 or _sentences(peek(0))):
+            # Two titles with no blank line and no summary between them: the second one is the title
+            # of the paragraph that follows, which reads as a summary.
+            report.warn(start, f"article {title!r} has no summary")
+            report.warn(summary_line, f"expected a blank line before {_clean(rest[0])!r}, read as the next title")
+            ahead.appendleft((summary_line, rest))
+            rest = []
+        elif rest:
             report.warn(summary_line, "expected a blank line between the title and the summary")
         else:
             # A paragraph of @ lines between title and summary also belongs to the title.
-            item = next(paragraphs, None)
-            while item is not None and _all_meta(item[1]):
+            while (item := ahead.popleft() if ahead else next(paragraphs, None)) is not None and _all_meta(item[1]):
                 meta_lines.extend((item[0] + k, r.strip()) for k, r in enumerate(item[1]))
-                item = next(paragraphs, None)
-            if item is not None:
-                summary_line, rest = item
-            else:
+            if item is None:
                 report.warn(start, f"article {title!r} has no summary")
+            elif (item[1][0][-1:] != "." or item[1][0].endswith("..")) and _title_like(item[1]) and _sentences(peek(0)):
+                # A title, not a summary: the paragraph after it is the summary (titles do not end
+                # with a full stop, summaries are sentences).
+                report.warn(start, f"article {title!r} has no summary; line {item[0]} reads as the next title")
+                ahead.appendleft(item)
+            else:
+                summary_line, rest = item
+                k = _title_at_end(rest) if len(rest) > 1 else 0
+                if k and (k < len(rest) - 1 or _sentences(peek(0))):
+                    # No blank line between this summary and the next title.
+                    report.warn(summary_line + k, f"expected a blank line before {_clean(rest[k])!r}, read as a title")
+                    ahead.appendleft((summary_line + k, rest[k:]))
+                    rest = rest[:k]
         summary = _clean(rest[0] if len(rest) == 1 else " ".join(rest))
         if len(title) > limits.max_title_chars:
             report.error(start, f"title is {len(title)} characters long; the limit is {limits.max_title_chars}")
@@ -222,8 +251,16 @@ def _parse(text: str, path: str, limits: Limits, default_tz: tzinfo, *, checked:
                 f"summary is {len(summary)} characters long; the limit is {limits.max_summary_chars}",
             )
             summary = summary[: limits.max_summary_chars]
+        if len(meta_lines) > limits.max_meta_lines:
+            report.error(
+                meta_lines[limits.max_meta_lines][0],
+                f"article {title!r} has {len(meta_lines)} metadata lines; the limit is {limits.max_meta_lines}",
+            )
+            del meta_lines[limits.max_meta_lines :]
         meta = _parse_meta(meta_lines, report, default_tz) if meta_lines else _NO_META
         entries.append(Entry(title, summary, Location(path, start), meta))
+    if not entries:
+        report.warn(0, "no articles")
     return Listing(tuple(entries), tuple(report.items))
 
 
@@ -236,6 +273,54 @@ def _clean(text: str) -> str:
 
 def _all_meta(lines: list[str]) -> bool:
     return lines[0].lstrip().startswith("@") and all(META_LINE.match(r.strip()) for r in lines)
+
+
+_CLOSERS = "\"'”’»)]*_"
+
+
+def _full_stop(line: str) -> bool:
+    """Whether ``line`` ends a sentence with a full stop (an ellipsis does not count)."""
+    if line.endswith("."):  # most summaries
+        return not line.endswith("..")
+    end = line.rstrip().rstrip(_CLOSERS)
+    return end.endswith(".") and not end.endswith("..")
+
+
+def _title_like(lines: list[str]) -> bool:
+    """A title paragraph: one line that does not end with a full stop, then only @ lines."""
+    first = lines[0].strip()
+    return not _full_stop(first) and not META_LINE.match(first) and all(META_LINE.match(r.strip()) for r in lines[1:])
+
+
+def _sentences(item: tuple[int, list[str]] | None) -> bool:
+    """A paragraph that reads as a summary: it ends with a full stop and holds no @ lines."""
+    if item is None:
+        return False
+    lines = item[1]
+    return _full_stop(lines[-1]) and not any(META_LINE.match(r.strip()) for r in lines)
+
+
+def _reads_as_meta(line: str, more: bool, default_tz: tzinfo) -> bool:
+    """Whether a title is really a metadata line (its title line lost): a known key with a value it accepts,
+    or with more @ lines under it. "@date: the movie" stays a title without a word."""
+    match = META_LINE.match(line)
+    if match is None or (key := _META_KEYS.get(match.group(1).lower())) is None:
+        return False
+    value = match.group(2).strip()
+    if more or key in ("link", "id"):
+        return more or bool(re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$", value))
+    return key == "date" and read_date(value, default_tz)[0] is not None
+
+
+def _title_at_end(lines: list[str]) -> int:
+    """Where a title begins at the end of a summary paragraph (a line after a full stop that does not end
+    with one, followed by nothing but @ lines); 0 when there is none."""
+    k = len(lines) - 1
+    while k > 0 and META_LINE.match(lines[k].strip()):
+        k -= 1
+    if k > 0 and _full_stop(lines[k - 1]) and _title_like(lines[k:]):
+        return k
+    return 0
 
 
 def _blank(line: str) -> bool:
@@ -285,6 +370,8 @@ _NO_META = Meta()
 
 def _parse_meta(lines: list[tuple[int, str]], report: _Reporter, default_tz: tzinfo) -> Meta:
     meta = Meta()
+    # Tag overrides are gathered in lists and made into tuples once: linear in the number of lines.
+    overrides: dict[str, tuple[list[str], list[str]]] = {"countries": ([], []), "topics": ([], [])}
     for number, line in lines:
         match = META_LINE.match(line)
         assert match is not None
@@ -298,12 +385,9 @@ def _parse_meta(lines: list[tuple[int, str]], report: _Reporter, default_tz: tzi
             report.error(number, f"@{key} has no value")
             continue
         if field_name == "date":
-            date = parse_date(value, default_tz)
+            date, problem = read_date(value, default_tz)
             if date is None:
-                report.error(
-                    number,
-                    f"cannot read the date {value!r}; write it like 2023-03-17 or 17 March 2023 09:30 CET",
-                )
+                report.error(number, problem)
             else:
                 meta = replace(meta, date=date)
         elif field_name == "link":
@@ -323,7 +407,10 @@ def _parse_meta(lines: list[tuple[int, str]], report: _Reporter, default_tz: tzi
             else:
                 meta = replace(meta, id=value)
         else:
-            meta = replace(meta, **{field_name: _overrides(value, getattr(meta, field_name))})
+            _overrides(value, *overrides[field_name])
+    for name, (add, remove) in overrides.items():
+        if add or remove:
+            meta = replace(meta, **{name: Overrides(tuple(add), tuple(remove))})
     return meta
 
 
@@ -351,27 +438,63 @@ def iri_to_uri(value: str) -> str:
     )
 
 
-def _overrides(value: str, current: Overrides) -> Overrides:
-    add, remove = list(current.add), list(current.remove)
+def _overrides(value: str, add: list[str], remove: list[str]) -> None:
     for item in (part.strip() for part in value.split(",")):
         if item.startswith("-"):
-            remove.append(item[1:].strip())
-        elif item:
-            add.append(item.lstrip("+").strip())
-    return Overrides(tuple(a for a in add if a), tuple(r for r in remove if r))
+            if name := item[1:].strip():
+                remove.append(name)
+        elif name := item.lstrip("+").strip():
+            add.append(name)
+
+
+_DATE_HELP = "write it like 2023-03-17 or 17 March 2023 09:30 CET"
+
+
+def read_date(value: str, default_tz: tzinfo = UTC) -> tuple[datetime | None, str]:
+    """Read a date the way people write them, in UTC; a date without a zone is in ``default_tz``.
+    Returns the date, or None and what is wrong with ``value``."""
+    from dateutil import parser as dateparser  # only listings with @date lines pay for the import
+
+    unknown: list[str] = []
+
+    def zone(name: str | None, offset: int | None) -> int | tzinfo | None:
+        if offset is not None:
+            return offset
+        if name is None:
+            return None
+        if name.upper() in _ZONES:
+            return _ZONES[name.upper()]
+        unknown.append(name)
+        return None
+
+    try:
+        parsed = dateparser.parse(value, tzinfos=zone, dayfirst=False)
+        if unknown:
+            known = ", ".join(sorted(_ZONES))
+            return None, (
+                f"unknown time zone {unknown[0]!r} in the date {value!r}; write an offset such as +05:30 "
+                f"or one of {known}"
+            )
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=default_tz)
+        parsed = parsed.astimezone(UTC)
+    except (ValueError, OverflowError, dateparser.ParserError):
+        parsed = None  # the zone's offset takes the moment past year 1 or 9999
+        if not unknown:
+            try:
+                dateparser.parse(value, tzinfos=zone, dayfirst=False)
+            except (ValueError, OverflowError, dateparser.ParserError):
+                return None, f"cannot read the date {value!r}; {_DATE_HELP}"
+    if parsed is None or not FIRST_DATE <= parsed <= LAST_DATE:
+        return None, (
+            f"the date {value!r} is out of range: dates must lie between {FIRST_DATE.year} and {LAST_DATE.year} (UTC)"
+        )
+    return parsed, ""
 
 
 def parse_date(value: str, default_tz: tzinfo = UTC) -> datetime | None:
-    """Read a date the way people write them; a date without a zone is in ``default_tz``."""
-    from dateutil import parser as dateparser  # only listings with @date lines pay for the import
-
-    try:
-        parsed = dateparser.parse(value, tzinfos=_ZONES, dayfirst=False)
-    except (ValueError, OverflowError, dateparser.ParserError):
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=default_tz)
-    return parsed.astimezone(UTC)
+    """:func:`read_date`'s date, None when ``value`` is not a date this project accepts."""
+    return read_date(value, default_tz)[0]
 
 
 def read_dir(data_dir: Path, *, limits: Limits | None = None, default_tz: tzinfo = UTC) -> Listing:
@@ -380,8 +503,8 @@ def read_dir(data_dir: Path, *, limits: Limits | None = None, default_tz: tzinfo
     entries: list[Entry] = []
     problems: list[Diagnostic] = []
     try:
-        # A broken symlink is an unreadable file, reported, not a silently missing one.
-        files = sorted(p for p in data_dir.iterdir() if p.suffix == ".txt" and (p.is_file() or p.is_symlink()))
+        # Whatever is named *.txt: a broken symlink, a FIFO or a directory is reported, not skipped.
+        files = sorted(p for p in data_dir.iterdir() if p.suffix == ".txt")
     except OSError as exc:
         problems.append(
             Diagnostic(Location(str(data_dir)), Severity.ERROR, f"cannot read the data directory: {exc.strerror}")
@@ -389,20 +512,9 @@ def read_dir(data_dir: Path, *, limits: Limits | None = None, default_tz: tzinfo
         return Listing((), tuple(problems))
     for path in files:
         name = str(path)
-        try:
-            size = path.stat().st_size
-            if size > limits.max_file_bytes:
-                problems.append(
-                    Diagnostic(
-                        Location(name),
-                        Severity.ERROR,
-                        f"file is {size} bytes; the limit is {limits.max_file_bytes}",
-                    )
-                )
-                continue
-            data = path.read_bytes()
-        except OSError as exc:
-            problems.append(Diagnostic(Location(name), Severity.ERROR, f"cannot read the file: {exc.strerror}"))
+        data, problem = _read_file(path, limits.max_file_bytes)
+        if data is None:
+            problems.append(Diagnostic(Location(name), Severity.ERROR, problem))
             continue
         checked = _clean_bytes(data)
         text, decode_problems = decode(data, name)
@@ -420,3 +532,44 @@ def read_dir(data_dir: Path, *, limits: Limits | None = None, default_tz: tzinfo
             )
         )
     return Listing(tuple(entries), tuple(problems))
+
+
+_KINDS = {
+    stat.S_IFDIR: "a directory",
+    stat.S_IFIFO: "a FIFO",
+    stat.S_IFSOCK: "a socket",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+}
+
+
+def _read_file(path: Path, limit: int) -> tuple[bytes | None, str]:
+    """The bytes of a regular file of at most ``limit`` bytes, or None and why not.
+
+    Opened without blocking (a FIFO would wait for a writer for good) and checked once open, so a
+    symlink swapped between a check and the open changes nothing; the limit holds for what is read,
+    whatever stat() says (a file still growing, or one of /proc)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        return None, f"cannot read the file: {exc.strerror}"
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            kind = _KINDS.get(stat.S_IFMT(info.st_mode), "not a file")
+            return None, f"not a regular file ({kind}); only regular files are read"
+        if info.st_size > limit:
+            return None, f"file is {info.st_size} bytes; the limit is {limit}"
+        # One read of the size stat() gives for a regular file; more only when there is more.
+        chunks, size, want = [], 0, info.st_size + 1 if info.st_size else 1 << 16
+        while size <= limit and (chunk := os.read(fd, min(limit + 1 - size, want))):
+            chunks.append(chunk)
+            size += len(chunk)
+            want = 1 << 16
+    except OSError as exc:
+        return None, f"cannot read the file: {exc.strerror}"
+    finally:
+        os.close(fd)
+    if size > limit:
+        return None, f"file is over {limit} bytes; the limit is {limit}"
+    return b"".join(chunks), ""

@@ -62,6 +62,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         cache_bytes=settings.cache_bytes,
         base_url=settings.base_url,
         cache_dir=settings.cache_dir,
+        read_only_ledger=settings.read_only_ledger,
     )
     app.extensions["feeds"] = live
     live.start()  # checks the data directory every FEEDS_RELOAD_INTERVAL seconds, requests or not
@@ -95,6 +96,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             # of the worker process that answers
             "cache_bytes": live.cache_bytes,
             "renders": live.renders,
+            # held back by a read-only ledger until `feeds ids` records them
+            "waiting_for_id": [f"{e.location}: {e.title}" for e in live.version.loaded.waiting],
         }
         response = app.json.response(body)
         response.headers["Cache-Control"] = "no-store"

@@ -24,6 +24,7 @@ from pathlib import Path
 from werkzeug.http import http_date, quote_etag
 
 from feeds.model import Diagnostic, Location, Severity
+from feeds.pipeline.ledger import LEDGER_NAME
 from feeds.pipeline.load import DataError, Loaded, load
 from feeds.pipeline.parse import Limits
 from feeds.render.compress import compress
@@ -115,13 +116,16 @@ class LRU:
 
 
 def signature(data_dir: Path) -> tuple:
-    """What changes when an editor touches the data: names, kinds, sizes and mtimes of its inputs.
+    """What changes when an editor touches the data: names, kinds, sizes and mtimes of its inputs (the
+    ledger too: a replica with a read-only ledger gets new ids in a ledger shipped alone).
 
     ``stat`` only: nothing is opened here, so a FIFO or a device among the files cannot block a check.
     """
     try:
         names = sorted(
-            p.name for p in data_dir.iterdir() if p.suffix in (".txt", ".toml") and not p.name.startswith(".")
+            p.name
+            for p in data_dir.iterdir()
+            if (p.suffix in (".txt", ".toml") or p.name == LEDGER_NAME) and not p.name.startswith(".")
         )
     except OSError as exc:
         return (("error", str(exc)),)
@@ -174,8 +178,10 @@ class Live:
         cache_bytes: int = 256 * 2**20,
         base_url: str | None = None,
         cache_dir: Path | None = None,
+        read_only_ledger: bool = False,
     ):
         self.data_dir = data_dir
+        self.read_only_ledger = read_only_ledger
         self.cache_dir = cache_dir
         self.options = options
         self.base_url = base_url  # needed to name feed URLs to a WebSub hub
@@ -199,7 +205,7 @@ class Live:
         self._timer: threading.Thread | None = None
         sig = signature(data_dir)
         digest = content_digest(data_dir, sig)  # before the load: a change made during it is seen as one
-        self.version = Version(load(data_dir, cache_dir=cache_dir), sig, digest)
+        self.version = Version(load(data_dir, cache_dir=cache_dir, read_only_ledger=read_only_ledger), sig, digest)
         self._problems = self.version.loaded.site.diagnostics
         for problem in self._problems:
             log.warning("%s", problem)
@@ -281,7 +287,7 @@ class Live:
                 self.version = replace(self.version, signature=sig)
                 return False
             try:
-                loaded = load(self.data_dir, cache_dir=self.cache_dir)
+                loaded = load(self.data_dir, cache_dir=self.cache_dir, read_only_ledger=self.read_only_ledger)
                 errors = loaded.errors
             except DataError as exc:
                 loaded, errors = None, tuple(exc.diagnostics)
