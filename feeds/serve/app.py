@@ -13,8 +13,9 @@ from typing import Any
 from flask import Flask, Response, request
 
 from feeds.config import Settings
+from feeds.render.compress import compress
 from feeds.render.documents import Redirect
-from feeds.serve.http import EnvironHeaders, respond
+from feeds.serve.http import CSP, EnvironHeaders, choose_coding, respond
 from feeds.serve.live import Live, Rendered
 
 MAX_PATH = 512
@@ -73,7 +74,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             if len(request.query_string) > MAX_QUERY:
                 return _plain(400, f"Bad request: the query is longer than {MAX_QUERY} bytes.\n")
             try:
-                query = live.publisher(base_url()).query(request.args.to_dict())
+                query = live.publisher(base_url()).query(request.args.to_dict(), full)
             except ValueError as exc:
                 return _plain(400, f"Bad request: {exc}.\n")
             found = live.get(base_url(), full, query)
@@ -86,10 +87,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             response.headers["Cache-Control"] = f"public, max-age={settings.max_age}"
             return response
         if found is None:
-            page = live.publisher(base_url()).not_found(f"There is no page at {full}.")
-            response = Response(page, status=404, content_type="text/html; charset=utf-8")
-            response.headers["Cache-Control"] = "no-cache"
-            return response
+            return _not_found(live.publisher(base_url()).not_found(f"There is no page at {full}."))
         return _serve(found, settings, base_url() + full)
 
     app.wsgi_app = FastPath(app.wsgi_app, live, settings)  # type: ignore[method-assign]
@@ -98,6 +96,17 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 def _plain(status: int, text: str) -> Response:
     return Response(text, status=status, content_type="text/plain; charset=utf-8")
+
+
+def _not_found(page: bytes) -> Response:
+    """The 404 page, compressed as every page is."""
+    coding = choose_coding(request.headers.get("Accept-Encoding"))
+    response = Response(page if coding == "identity" else compress(page, coding), status=404)
+    response.headers.update({"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-cache"})
+    response.headers.update({"Vary": "Accept-Encoding", "Content-Security-Policy": CSP})
+    if coding != "identity":
+        response.headers["Content-Encoding"] = coding
+    return response
 
 
 def _serve(doc: Rendered, settings: Settings, self_url: str) -> Response:
