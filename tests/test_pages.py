@@ -359,6 +359,23 @@ def test_lists_show_summaries_and_tags_that_link_their_pages(app, client, subtes
                 assert shown == [(f"http://localhost{p}", n) for p, n in tags if p != own]
 
 
+def test_a_long_feed_page_gives_summaries_to_what_the_feed_holds_and_titles_to_the_rest(data_dir):
+    app = create_app({"DATA_DIR": str(data_dir), "TESTING": True, "RELOAD_INTERVAL": 0, "ENTRY_LIMIT": 3})
+    feed = _site(app).feeds["topics/protests"]
+    assert len(feed.articles) > 3
+    document = page(app.test_client(), feed.html_path)
+    rich = _articles(document)
+    assert [text(li.find("h3")) for li in rich] == [a.title for a in feed.articles[:3]]
+    assert all(by_class(li, "p", "summary") for li in rich)
+    assert document.find(".//h3[@id='older']") is not None
+    older = document.find(".//ol[@class='articles compact']")
+    assert [a.get("href") for a in older.findall("li/a")] == [
+        f"http://localhost/articles/{a.slug}" for a in feed.articles[3:]
+    ]
+    summaries = {a.summary for a in feed.articles[3:]}
+    assert not summaries & {text(p) for p in document.iter("p")}
+
+
 def test_feed_pages_have_one_subscribe_control_and_a_plain_description(app, client, subtests):
     site = _site(app)
     for path in html_paths(app):

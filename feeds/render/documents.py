@@ -177,8 +177,7 @@ class Publisher:
                 feed = self.site.feeds.get(path[1:])
                 if feed is None:
                     return self._code_redirect(path[len(prefix) :], "") if prefix == "/countries/" else None
-                page = lambda feed=feed: _html().feed_page(self.site, feed, self.urls, self.names)  # noqa: E731
-                return Document(path, HTML, feed.updated, page)
+                return Document(path, HTML, feed.updated, lambda feed=feed: self._feed_html(feed))
         return None
 
     def not_found(self, message: str) -> bytes:
@@ -371,6 +370,9 @@ class Publisher:
         from feeds.render.opml import opml  # with email.utils: 10 ms that a build of feeds alone does without
 
         return opml(self.site, self.urls)
+
+    def _feed_html(self, feed: Feed) -> bytes:
+        return _html().feed_page(self.site, feed, self.urls, self.names, self.options.entry_limit)
 
     def _subscribe(self, query: FeedQuery) -> Document:
         def page() -> bytes:
