@@ -219,7 +219,7 @@ def test_the_index_has_one_call_to_subscribe_to_everything(app, client):
     links = _links(hero)
     assert links["Atom feed of World Labour News"] == "http://localhost/feeds/all.atom"
     assert links["RSS feed of World Labour News"] == "http://localhost/feeds/all.rss"
-    assert links["JSON Feed feed of World Labour News"] == "http://localhost/feeds/all.json"
+    assert links["JSON Feed of World Labour News"] == "http://localhost/feeds/all.json"
     quoted = "http%3A%2F%2Flocalhost%2Ffeeds%2Fall.atom"
     assert links["Feedly"] == "https://feedly.com/i/subscription/feed/http://localhost/feeds/all.atom"
     assert links["Inoreader"] == "https://www.inoreader.com/feed/http://localhost/feeds/all.atom"
@@ -309,7 +309,7 @@ def test_the_filter_form_gives_the_address_of_a_feed_that_serves_the_filtered_ar
     _subscribe_control(result, address)
     links = _links(result)
     assert links["Open the filtered feed"] == address
-    assert links["RSS feed of your feed"] == address.replace(".atom", ".rss")
+    assert links["RSS feed of these articles"] == address.replace(".atom", ".rss")
     assert "Articles about France, on Pensions, without “article”" in text(result.find(".//main"))
     # the form on the result page keeps the choices
     assert result.find(".//select[@name='country']/option[@selected]").get("value") == "france"
