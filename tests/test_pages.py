@@ -264,7 +264,8 @@ def test_the_index_sorts_countries_and_topics_by_count_and_folds_the_empty_ones(
         assert folded == empty
     # the Articles heading sits over its numbers: the same cell class, right-aligned by the stylesheet
     heads = document.find(".//table/thead/tr").findall("th")
-    assert [(text(h), h.get("class")) for h in heads] == [("Feed", None), ("Articles", "count"), ("Newest", "newest")]
+    expected = [("Country", None), ("Articles", "count"), ("Newest", "newest")]
+    assert [(text(h), h.get("class")) for h in heads] == expected
     css = client.get(urlsplit(document.find(".//link[@rel='stylesheet']").get("href")).path).data.decode()
     assert re.search(r"table\.feeds \.count \{[^}]*text-align: right", css)
     assert "overflow-wrap: anywhere" not in css
@@ -429,7 +430,9 @@ def test_article_pages_link_more_from_their_tags_and_their_neighbours(app, clien
 def test_countries_and_topics_pages_list_every_feed_with_its_count(app, client):
     site = _site(app)
     for path, feeds in (("/countries", site.countries()), ("/topics", site.topics())):
-        rows = _table(page(client, path), None)
+        document = page(client, path)
+        rows = _table(document, None)
+        assert document.find(".//header/nav/a[@aria-current='page']").get("href") == "http://localhost" + path
         ordered = sorted(feeds, key=lambda f: (-len(f.articles), f.name))
         assert rows == [(f.name, f"http://localhost{f.html_path}", len(f.articles)) for f in ordered]
     assert len(site.countries()) > 200
