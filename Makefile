@@ -12,7 +12,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: serve test lint format bench fuzz load clean
+.PHONY: serve test lint format bench fuzz load clean screenshots
 
 $(BIN)/python:
 	@test -n "$(PYTHON)" || { echo "make: needs Python 3.11 or newer with venv (apt-get install python3-venv)"; exit 1; }
@@ -49,6 +49,12 @@ FUZZ_SECONDS ?= 60
 fuzz: $(STAMP)
 	$(BIN)/python -m pip install --quiet 'atheris>=2.3,<4'
 	$(BIN)/python fuzz/fuzz_feeds.py -max_total_time=$(FUZZ_SECONDS) -max_len=4096
+
+# Every kind of page and feed preview in headless Chromium, at 1280 and 390 px, light and dark, into
+# tests/screenshots/ (git ignores it); needs chromium (apt-get install chromium).
+screenshots: $(STAMP)
+	$(BIN)/python -m pytest tests/test_browser.py -k screenshots -q -p no:cacheprovider
+	@echo "screenshots in tests/screenshots/"
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

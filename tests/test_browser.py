@@ -1,8 +1,10 @@
 """The site in a real browser: Debian's Chromium, driven by Playwright, against the production server.
 
 Needs ``apt-get install chromium`` and ``pip install playwright`` (no ``playwright install``:
-the system Chromium is used). Screenshots of every page at desktop and phone widths go to
-``tests/screenshots/``.
+the system Chromium is used), and for the accessibility checks axe-core from npm
+(``npm install --prefix .ci/node axe-core@4``, which ``.ci/run`` does; ``FEEDS_AXE`` names another
+``axe.min.js``). Screenshots of every page at desktop and phone widths go to ``tests/screenshots/``
+(``make screenshots``).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from .conftest import SHIPPED, Server, require_program
 pytestmark = pytest.mark.system
 
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
+AXE = Path(os.environ.get("FEEDS_AXE") or SHIPPED.parent / ".ci/node/node_modules/axe-core/axe.min.js")
 ARGS = [
     "--headless",
     "--no-sandbox",
@@ -141,14 +144,15 @@ def test_the_index_lists_every_feed_and_leads_to_a_country(live, context):
     page = watched.page
     feeds = site_feeds(live)
     assert feeds
-    atom_links = set(page.eval_on_selector_all("a[type='application/atom+xml']", "els => els.map(e => e.href)"))
-    for url in feeds:
-        assert url.replace(".rss", ".atom").replace(".json", ".atom") in atom_links, url
-    for key in ("all", "topics/strikes"):
-        for fmt in ("atom", "rss", "json"):
-            assert page.locator(f"a[href='{live.url}/feeds/{key}.{fmt}']").count() >= 1
-    assert page.get_by_role("link", name="Subscribe to everything").get_attribute("href").endswith("/feeds.opml")
-    assert page.get_by_role("button", name="Copy URL").first.is_visible()
+    pages = set(page.eval_on_selector_all("main a", "els => els.map(e => e.href)"))
+    for html in set(feeds.values()) - {live.url + "/"}:
+        assert html in pages, html  # every feed's page, and there its address
+    for fmt in ("atom", "rss", "json"):
+        assert page.locator(f"a[href='{live.url}/feeds/all.{fmt}']").count() == 1
+    opml = page.get_by_role("link", name="All feeds as OPML, for importing into a reader")
+    assert opml.get_attribute("href") == live.url + "/feeds.opml"
+    assert page.get_by_role("button", name="Copy Atom URL").is_visible()
+    assert page.locator("header a[href$='.opml']").count() == 0
     first = page.locator("#countries ~ table tbody th a").first
     name = first.inner_text()
     first.click()
@@ -232,12 +236,11 @@ def test_the_copy_button_puts_the_feed_url_on_the_clipboard(live, context):
     assert button.is_visible()
     button.click()
     assert page.evaluate("navigator.clipboard.readText()") == f"{live.url}/feeds/countries/france.atom"
-    assert button.inner_text().startswith("Copied")
     assert page.get_by_role("status").inner_text().startswith("Copied")
+    assert button.inner_text() == "Copied"
     watched.goto(live.url + "/")
-    row = watched.page.locator("tr", has=watched.page.get_by_role("link", name="Strikes", exact=True))
-    row.get_by_role("button").click()
-    assert watched.page.evaluate("navigator.clipboard.readText()") == f"{live.url}/feeds/topics/strikes.atom"
+    watched.page.get_by_role("button", name="Copy Atom URL").click()
+    assert watched.page.evaluate("navigator.clipboard.readText()") == f"{live.url}/feeds/all.atom"
     watched.check()
 
 
@@ -287,6 +290,9 @@ def _pages(live: Server) -> dict[str, str]:
         "topic": "/topics/strikes",
         "empty-country": "/countries/iceland",
         "article": article[len(live.url) :],
+        "countries": "/countries",
+        "topics": "/topics",
+        "subscribe": "/subscribe?country=peru&topic=&q=strike&exclude=",
         "not-found": "/no/such/page",
         "feed-atom": "/feeds/countries/france.atom",
         "feed-rss": "/feeds/countries/france.rss",
@@ -318,3 +324,164 @@ def test_screenshots_fit_phones_and_keep_contrast(live, browser, scheme, subtest
             watched.check()
         finally:
             context.close()
+
+
+def _axe() -> Path:
+    if not AXE.is_file():
+        reason = f"axe-core is not installed ({AXE}; npm install --prefix .ci/node axe-core@4)"
+        if os.environ.get("FEEDS_REQUIRE_SYSTEM_TESTS") == "1":
+            pytest.fail(reason + " and FEEDS_REQUIRE_SYSTEM_TESTS=1")
+        pytest.skip(reason)
+    return AXE
+
+
+AXE_RUN = """async () => {
+  const result = await axe.run(document, { resultTypes: ["violations"] });
+  return result.violations.map((v) => `${v.id} (${v.impact}): ${v.help}: ` +
+    v.nodes.map((n) => n.target.join(" ")).slice(0, 5).join(", "));
+}"""
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_axe_finds_no_violations_on_any_kind_of_page(live, browser, scheme, subtests):
+    axe = _axe()
+    pages = {k: v for k, v in _pages(live).items() if not k.startswith("feed-")}
+    assert {"index", "country", "topic", "article", "countries", "topics", "not-found"} <= set(pages)
+    for size, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
+        # axe is injected as an inline script, which the pages' CSP forbids; the pages' own files keep to it
+        context = browser.new_context(viewport=viewport, color_scheme=scheme, bypass_csp=True)
+        try:
+            watched = Watched(context, missing=(live.url + pages["not-found"],))
+            for name, path in pages.items():
+                with subtests.test(page=name, size=size, scheme=scheme):
+                    watched.goto(live.url + path)
+                    # folded lists are checked open too
+                    watched.page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
+                    watched.page.add_script_tag(path=str(axe))
+                    assert watched.page.evaluate(AXE_RUN) == []
+            watched.check()
+        finally:
+            context.close()
+
+
+def _feed_titles(url: str) -> list[str]:
+    return [e.title for e in feedparser.parse(fetch(url)).entries]
+
+
+@pytest.mark.parametrize("javascript", [True, False])
+def test_the_filter_form_builds_the_url_of_a_feed_that_serves_the_filtered_articles(live, browser, javascript):
+    context = browser.new_context(viewport=PHONE, java_script_enabled=javascript)
+    try:
+        watched = Watched(context)
+        watched.goto(live.url + "/")
+        page = watched.page
+        page.get_by_label("Country", exact=True).select_option(label="Peru")
+        page.get_by_label("Topic", exact=True).select_option(label="Strikes")
+        page.get_by_label("Without any of the words").fill("Usurper")
+        page.get_by_role("button", name="Show the feed address").click()
+        page.wait_for_load_state("load")
+        assert page.url.startswith(live.url + "/subscribe?")
+        address = page.locator("main code.url").inner_text().replace("\n", "")
+        assert address == f"{live.url}/feeds/all.atom?country=pe&exclude=usurper&topic=strikes"
+        expected = [t for t in _feed_titles(live.url + "/feeds/topics/strikes.atom") if "Peru" in t]
+        titles = _feed_titles(address)
+        assert titles and titles == [t for t in expected if "usurper" not in t.lower()]
+        assert len(titles) < len(expected)  # the words took some out
+        assert page.locator("main ol.articles li a").all_inner_texts() == titles
+        link = page.get_by_role("link", name="Open the filtered feed")
+        assert link.get_attribute("href") == address
+        assert page.get_by_label("Country", exact=True).input_value() == "peru"  # the form keeps the choice
+        watched.check()
+    finally:
+        context.close()
+
+
+def _tab_through(page, limit: int = 400) -> list[dict]:
+    """Every element Tab reaches, in order, from the top of the page until focus leaves it."""
+    page.locator("body").focus()
+    reached = []
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        found = page.evaluate(
+            """() => { const e = document.activeElement;
+              if (!e || e === document.body) return null;
+              const box = e.getBoundingClientRect();
+              return { tag: e.tagName, href: e.href || null, text: e.innerText.trim(),
+                       visible: box.width > 0 && box.height > 0 }; }"""
+        )
+        if found is None or (reached and found == reached[0]):
+            break
+        reached.append(found)
+    return reached
+
+
+def test_every_page_link_can_be_reached_by_keyboard(live, context, subtests):
+    article = feedparser.parse(fetch(live.url + "/feeds/all.atom")).entries[1].link
+    for path in ("/", "/countries/france", article, "/countries", "/no/such/page"):
+        url = path if path.startswith("http") else live.url + path
+        with subtests.test(path=path):
+            watched = Watched(context, missing=(live.url + "/no/such/page",))
+            watched.goto(url)
+            page = watched.page
+            links = page.eval_on_selector_all(
+                "a[href]:not(details:not([open]) a)",
+                "els => els.filter(e => e.getClientRects().length).map(e => e.href)",
+            )
+            reached = _tab_through(page)
+            assert reached[0]["text"] == "Skip to content"
+            assert all(r["visible"] for r in reached), [r for r in reached if not r["visible"]]
+            hrefs = [r["href"] for r in reached if r["href"]]
+            assert sorted(set(links) - set(hrefs)) == []
+            if path == "/":
+                latest = next(n for n, r in enumerate(reached) if r["href"] and "/articles/" in r["href"])
+                assert latest < 50, latest  # was about 110 before the first article
+                assert {"Copy Atom URL", "Show the feed address"} <= {r["text"] for r in reached}
+            if path == article:  # the second newest has both neighbours
+                around = page.eval_on_selector_all("a[rel=prev], a[rel=next]", "els => els.map(e => e.href)")
+                assert len(around) == 2 and set(around) <= set(hrefs)
+            watched.page.close()
+
+
+def test_the_articles_heading_is_aligned_with_its_numbers(live, browser):
+    for viewport in (DESKTOP, PHONE):
+        context = browser.new_context(viewport=viewport)
+        try:
+            page = context.new_page()
+            for path in ("/", "/countries"):
+                page.goto(live.url + path)
+                edges = page.evaluate(
+                    """() => [...document.querySelectorAll('table.feeds')].map((t) => {
+                      const right = (e) => { const r = document.createRange(); r.selectNodeContents(e);
+                                             return Math.round(r.getBoundingClientRect().right); };
+                      return [right(t.querySelector('thead .count')),
+                              ...[...t.querySelectorAll('tbody .count')].map(right)]; })"""
+                )
+                assert edges
+                for table in edges:
+                    assert len(set(table)) == 1, (path, viewport, table)
+        finally:
+            context.close()
+
+
+def test_the_feed_address_breaks_at_slashes_on_a_phone(live, browser):
+    context = browser.new_context(viewport=PHONE, is_mobile=True)
+    try:
+        page = context.new_page()
+        page.goto(live.url + "/countries/south-georgia-and-the-south-sandwich-islands")
+        box = page.locator("main code.url")
+        lines = box.evaluate(
+            """(e) => { const lines = new Map(); const walker = document.createTreeWalker(e, NodeFilter.SHOW_TEXT);
+              for (let n; (n = walker.nextNode());) for (let i = 0; i < n.length; i++) {
+                const r = document.createRange(); r.setStart(n, i); r.setEnd(n, i + 1);
+                const top = Math.round(r.getBoundingClientRect().top);
+                lines.set(top, (lines.get(top) || '') + n.data[i]); }
+              return [...lines.values()]; }"""
+        )
+        assert len(lines) >= 2, lines
+        assert "".join(lines) == f"{live.url}/feeds/countries/south-georgia-and-the-south-sandwich-islands.atom"
+        for line in lines[:-1]:
+            assert line.endswith(("/", "-")), lines  # between the parts of the address, never inside a word
+        width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+        assert width[0] <= width[1]
+    finally:
+        context.close()

@@ -11,6 +11,7 @@ import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields
 from datetime import datetime
+from functools import cache
 from importlib import resources
 from urllib.parse import quote_plus
 
@@ -32,6 +33,11 @@ STATIC = {
     "/static/feed.css": "text/css; charset=utf-8",  # Atom and RSS in a browser
     "/favicon.ico": "image/x-icon",  # browsers ask for it, feeds opened in a browser too
 }
+#: Files the pages load by a content-hashed name (:func:`asset`), cached for a year; the plain names keep working.
+ASSETS = ("style.css", "copy.js")
+#: Pages listing every country or topic, by the kind of feed they list.
+LISTS = {"/countries": "country", "/topics": "topic"}
+SUBSCRIBE = "/subscribe"  # the filtered-feed builder: needs the query, so the service alone answers it
 
 
 @dataclass(frozen=True)
@@ -115,6 +121,7 @@ class Publisher:
         self._codes = {f.code.lower(): f.slug for f in feeds if f.kind == "country"}
         self._names_digest: bytes | None = None
         self._article_digests: dict[str, bytes] = {}  # by article id: an article is in several feeds
+        self._positions: dict[str, int] | None = None  # article id -> place on the site, for neighbours
 
     # -- what exists -----------------------------------------------------------------
 
@@ -123,6 +130,8 @@ class Publisher:
         yield "/"
         yield "/feeds.opml"
         yield from STATIC
+        yield from map(asset, ASSETS)
+        yield from LISTS
         for key, feed in self.site.feeds.items():
             # A page's formats one after the other: they show the same entries, made once for both.
             for fmt in RENDERERS:
@@ -138,7 +147,7 @@ class Publisher:
     def resolve(self, path: str) -> Document | Redirect | None:
         site = self.site
         if path == "/":
-            render = lambda: _html().index_page(site, self.urls, LATEST)  # noqa: E731
+            render = lambda: _html().index_page(site, self.urls, self.names, LATEST)  # noqa: E731
             return Document(path, HTML, site.updated, render, "page", self._index_inputs)
         if path == "/feeds.opml":
             inputs = self._inputs_of(path, site.updated, [_header(f) for f in site.feeds.values() if f.articles])
@@ -146,6 +155,21 @@ class Publisher:
         if path in STATIC:
             inputs = self._inputs_of(path, site.updated)
             return Document(path, STATIC[path], site.updated, lambda: _static(path), "static", inputs)
+        if path in _hashed():
+            name = _hashed()[path]
+            inputs = self._inputs_of(path, name)
+            return Document(path, STATIC[f"/static/{name}"], site.updated, lambda: _static(name), "asset", inputs)
+        if path in LISTS:
+            kind = LISTS[path]
+            render = lambda: _html().list_page(site, kind, self.urls)  # noqa: E731
+            inputs = self._inputs_of(path, [(_header(f), len(f.articles)) for f in site.feeds.values()])
+            return Document(path, HTML, site.updated, render, "page", inputs)
+        if path == SUBSCRIBE:
+            return self._subscribe(FeedQuery())
+        if path.endswith("/") and path.strip("/"):
+            # /countries/france/ -> /countries/france, for whatever exists without the slash
+            found = self.resolve(path.rstrip("/"))
+            return Redirect(self.urls(path.rstrip("/"))) if isinstance(found, Document) else found
         if path.startswith("/feeds/"):
             return self._feed(path[len("/feeds/") :])
         if path.startswith("/articles/"):
@@ -166,7 +190,7 @@ class Publisher:
     def _feed_html(self, path: str, feed: Feed) -> Document:
         """A country's or topic's page: the feed's fields and every article it lists."""
         articles = lambda: b"".join(map(self.article_digest, feed.articles))  # noqa: E731
-        render = lambda: _html().feed_page(self.site, feed, self.urls)  # noqa: E731
+        render = lambda: _html().feed_page(self.site, feed, self.urls, self.names, self.options.entry_limit)  # noqa: E731
         return Document(path, HTML, feed.updated, render, "page", self._inputs_of(path, _header(feed), articles))
 
     def not_found(self, message: str) -> bytes:
@@ -314,12 +338,15 @@ class Publisher:
         def digest() -> bytes:
             feeds = self._article_feeds(article)
             own = [getattr(article, name) for name in _ARTICLE_FIELDS]
-            return _digest(self.site.meta, self.urls, own, [_header(feed) for feed in feeds[0] + feeds[1]])
+            around = [(a.slug, a.title) if a else None for a in self._neighbours(article)]
+            return _digest(self.site.meta, self.urls, own, [_header(feed) for feed in feeds[0] + feeds[1]], around)
 
         return digest
 
-    def query(self, args: dict[str, str]) -> FeedQuery:
+    def query(self, args: dict[str, str], path: str = "") -> FeedQuery:
         """Read filter parameters; ValueError with a message saying what is accepted."""
+        if path == SUBSCRIBE:  # the form sends every field, the ones left empty too
+            args = {key: value for key, value in args.items() if value.strip()}
         known = {"limit", "q", "exclude", "country", "topic"}
         unknown = sorted(set(args) - known)
         if unknown:
@@ -355,7 +382,9 @@ class Publisher:
         return feed.code if feed else None
 
     def filtered(self, path: str, query: FeedQuery) -> Document | Redirect | None:
-        """A subscription feed narrowed by a query (``?country=fr&q=strike``)."""
+        """A subscription feed narrowed by a query (``?country=fr&q=strike``), or the page that builds its URL."""
+        if path == SUBSCRIBE:
+            return self._subscribe(query)
         if not path.startswith("/feeds/") or path.startswith("/feeds/archive/"):
             return None
         return self._feed(path[len("/feeds/") :], query)
@@ -373,9 +402,25 @@ class Publisher:
 
         return opml(self.site, self.urls)
 
+    def _subscribe(self, query: FeedQuery) -> Document:
+        def page() -> bytes:
+            entries = tuple(query.select(self.site.articles, self.options.entry_limit))
+            return _html().subscribe_page(self.site, self.urls, self.names, query, entries)
+
+        return Document(SUBSCRIBE + query.canonical(), HTML, self.site.updated, page)
+
     def _article(self, article) -> bytes:
         countries, topics = self._article_feeds(article)
-        return _html().article_page(self.site, article, self.urls, countries, topics)
+        newer, older = self._neighbours(article)
+        return _html().article_page(self.site, article, self.urls, countries, topics, newer, older)
+
+    def _neighbours(self, article: Article) -> tuple[Article | None, Article | None]:
+        """The articles listed just before (newer) and after (older) this one on the site."""
+        if self._positions is None:
+            self._positions = {a.id: n for n, a in enumerate(self.site.articles)}
+        n = self._positions[article.id]
+        articles = self.site.articles
+        return (articles[n - 1] if n > 0 else None), (articles[n + 1] if n + 1 < len(articles) else None)
 
     def _article_feeds(self, article: Article) -> tuple[list[Feed], list[Feed]]:
         countries = [self.site.feeds[f"countries/{self.names['countries'][c][0]}"] for c in article.countries]
@@ -401,3 +446,16 @@ def _html():
 def _static(path: str) -> bytes:
     """A file of ``feeds/static/``: ``/static/style.css``, or ``/favicon.ico`` at the root."""
     return resources.files("feeds").joinpath("static/" + path.rpartition("/")[2]).read_bytes()
+
+
+@cache
+def asset(name: str) -> str:
+    """The path a page loads ``name`` by, ``/static/style.3f2a9c1b.css``: it changes with the bytes, so a
+    browser can keep the file for a year and still never use an old one."""
+    stem, _, ext = name.rpartition(".")
+    return f"/static/{stem}.{hashlib.sha256(_static(name)).hexdigest()[:8]}.{ext}"
+
+
+@cache
+def _hashed() -> dict[str, str]:
+    return {asset(name): name for name in ASSETS}

@@ -14,8 +14,9 @@ from typing import Any
 from flask import Flask, Response, request
 
 from feeds.config import Settings
+from feeds.render.compress import compress
 from feeds.render.documents import MAX_LIMIT, PublishOptions, Redirect
-from feeds.serve.http import respond
+from feeds.serve.http import CSP, choose_coding, respond
 from feeds.serve.live import Live, Rendered
 
 MAX_PATH = 512
@@ -114,7 +115,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             if not limit.isascii():  # "²".isdigit(), and int() reads Arabic-Indic digits
                 return _plain(400, f"Bad request: limit must be a whole number from 1 to {MAX_LIMIT}, not {limit!r}.\n")
             try:
-                query = live.publisher(base_url()).query(args)
+                query = live.publisher(base_url()).query(args, path)
             except ValueError as exc:
                 return _plain(400, f"Bad request: {exc}.\n")
             found = live.get(base_url(), path, query)
@@ -139,16 +140,24 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     @app.errorhandler(404)
     def not_found(_error: object = None) -> Response:
-        page = live.publisher(base_url()).not_found(f"There is no page at {request.path}.")
-        response = Response(page, status=404, content_type="text/html; charset=utf-8")
-        response.headers["Cache-Control"] = "no-cache"
-        return response
+        return _not_found(live.publisher(base_url()).not_found(f"There is no page at {request.path}."))
 
     return app
 
 
 def _plain(status: int, text: str) -> Response:
     return Response(text, status=status, content_type="text/plain; charset=utf-8")
+
+
+def _not_found(page: bytes) -> Response:
+    """The 404 page, compressed as every page is."""
+    coding = choose_coding(request.headers.get("Accept-Encoding"))
+    response = Response(page if coding == "identity" else compress(page, coding), status=404)
+    response.headers.update({"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-cache"})
+    response.headers.update({"Vary": "Accept-Encoding", "Content-Security-Policy": CSP})
+    if coding != "identity":
+        response.headers["Content-Encoding"] = coding
+    return response
 
 
 def _serve(doc: Rendered, settings: Settings, self_url: str, subscribed: bool = True) -> Response:

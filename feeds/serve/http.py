@@ -15,6 +15,8 @@ from werkzeug.http import parse_accept_header, parse_date, parse_etags, quote_et
 from feeds.serve.live import Rendered
 
 ARCHIVE_MAX_AGE = 30 * 24 * 3600
+# A static file under its content-hashed name never changes (feeds.render.documents.asset).
+IMMUTABLE = "public, max-age=31536000, immutable"
 # Atom and RSS are served as application/xml to a browser opening them (README, "Feeds in a browser").
 XML_FEED_TYPES = ("application/atom+xml", "application/rss+xml")
 BROWSER_XML = "application/xml; charset=utf-8"
@@ -95,12 +97,13 @@ def _made(
         # The same bytes; browsers render application/xml through the feed's CSS stylesheet.
         # A strong ETag names one representation (RFC 9110 8.8.3), so this one has its own.
         media_type, etag = BROWSER_XML, quote_etag(unquote_etag(etag)[0] + "-xml")
+    age = ARCHIVE_MAX_AGE if doc.kind == "archive" else max_age
     out = [
         ("ETag", etag),
         ("Last-Modified", doc.last_modified_http),
         ("Vary", "Accept, Sec-Fetch-Dest, Accept-Encoding" if negotiated else "Accept-Encoding"),
         ("X-Content-Type-Options", "nosniff"),
-        ("Cache-Control", f"public, max-age={ARCHIVE_MAX_AGE if doc.kind == 'archive' else max_age}"),
+        ("Cache-Control", IMMUTABLE if doc.kind == "asset" else f"public, max-age={age}"),
     ]
     if doc.kind in ("feed", "opml", "archive"):
         out.append(("Access-Control-Allow-Origin", "*"))
