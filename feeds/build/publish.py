@@ -34,7 +34,8 @@ import asyncio
 import hashlib
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from feeds.build.tree import PRECOMPRESSED, output_path
@@ -50,6 +51,7 @@ NOT_FOUND_HEADERS = (HTML, "no-cache")
 #: Uploads in flight at once.
 CONCURRENCY = 16
 DIGEST_KEY = "sha256"  # x-amz-meta-sha256: the SHA-256 of the bytes, for stores whose ETag is no MD5
+RETRY_TIMEOUT = timedelta(seconds=30)  # how long a failing request is retried (with backoff)
 EXTRA_HINT = "pip install 'feeds[s3]'"
 
 
@@ -98,8 +100,6 @@ class PublishReport:
     deleted: int = 0
     skipped: int = 0  # precompressed files, not uploaded
     dry_run: bool = False
-    uploaded_keys: list[str] = field(default_factory=list)
-    deleted_keys: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -112,11 +112,11 @@ class PublishReport:
         }
 
 
-def plan(out: str | os.PathLike, site: Site, options: PublishOptions) -> tuple[list[Item], int]:
-    """The objects for the files of ``out`` (a tree built from ``site`` with ``options``), in
-    upload order, and how many precompressed files are skipped. A file that is no document of the
-    site means the tree was built from other data or settings: PublishError."""
-    files = set(_files(os.fspath(out)))
+def plan(out: str, files: Iterable[str], site: Site, options: PublishOptions) -> tuple[list[Item], int]:
+    """The objects for ``files``, the relative paths of the tree ``out`` built from ``site`` with
+    ``options``, in upload order, and how many precompressed files are skipped. A file that is no
+    document of the site means the tree was built from other data or settings: PublishError."""
+    files = set(files)
     publisher = Publisher(site, "", options)
     headers: dict[tuple[str, str], tuple[str, str]] = {}
     items: list[Item] = []
@@ -137,12 +137,12 @@ def plan(out: str | os.PathLike, site: Site, options: PublishOptions) -> tuple[l
         files.discard("404.html")
         items.append(Item("404.html", "404.html", *NOT_FOUND_HEADERS, STEPS.index("pages")))
     built = {item.rel for item in items}
-    skipped = {rel for rel in files if any(rel == base + suffix for base in built for _, suffix in PRECOMPRESSED)}
+    skipped = {rel for rel in files for _, suffix in PRECOMPRESSED if rel.endswith(suffix) and rel[: -len(suffix)] in built}
     strangers = sorted(files - skipped)
     if strangers:
         shown = ", ".join(strangers[:3]) + (f" and {len(strangers) - 3} more" if len(strangers) > 3 else "")
         raise PublishError(
-            f"{os.fspath(out)} has files that are no documents of this data and settings ({shown}): "
+            f"{out} has files that are no documents of this data and settings ({shown}): "
             "build it again with the same --data-dir, --entry-limit and --max-age"
         )
     items.sort(key=lambda item: item.step)
@@ -161,11 +161,15 @@ def publish(
 ) -> PublishReport:
     """Bring ``target`` to the tree ``out``: upload what differs, step by step (:data:`STEPS`), then
     delete what the tree no longer has. ``dry_run`` counts the same without changing anything."""
-    items, skipped = plan(out, site, options)
-    store = _store(target, endpoint_url)
-    fd = os.open(out, os.O_RDONLY | os.O_DIRECTORY)  # every file read from the same tree, even if a build swaps it
+    out = os.fspath(out)
+    try:  # every file is listed and read through this descriptor: the same tree, even if a build swaps OUT
+        fd = os.open(out, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError as exc:
+        raise PublishError(f"{out}: {exc.strerror} (run feeds build first)") from None
     try:
-        return asyncio.run(_publish(store, target, fd, os.fspath(out), items, skipped, dry_run, force))
+        items, skipped = plan(out, _files(fd), site, options)
+        store = _store(target, endpoint_url)
+        return asyncio.run(_publish(store, target, fd, out, items, skipped, dry_run, force))
     finally:
         os.close(fd)
 
@@ -199,7 +203,6 @@ async def _publish(
                 }
                 await _call(target, item.key, obstore.put_async(store, item.key, body, attributes=attributes))
             report.uploaded += 1
-            report.uploaded_keys.append(item.key)
 
     for step in range(len(STEPS)):
         batch = [item for item in items if item.step == step]
@@ -210,7 +213,7 @@ async def _publish(
     if gone and not dry_run:
         for start in range(0, len(gone), 1000):  # DeleteObjects takes 1,000 keys at most
             await _call(target, "delete", obstore.delete_async(store, gone[start : start + 1000]))
-    report.deleted, report.deleted_keys = len(gone), gone
+    report.deleted = len(gone)
     return report
 
 
@@ -251,18 +254,12 @@ async def _listing(obstore: Any, store: Any) -> dict[str, str]:
 
 
 async def _call(target: Target, what: str, call: Any) -> Any:
+    from obstore.exceptions import BaseError
+
     try:
         return await call
-    except Exception as exc:  # obstore's errors have no base class of their own outside obstore.exceptions
-        if not _is_store_error(exc):
-            raise
+    except BaseError as exc:
         raise PublishError(f"{target}: {what}: {_first_line(exc)}") from exc
-
-
-def _is_store_error(exc: Exception) -> bool:
-    from obstore import exceptions
-
-    return isinstance(exc, exceptions.BaseError | OSError | ValueError | RuntimeError)
 
 
 def _first_line(exc: Exception) -> str:
@@ -294,14 +291,11 @@ def _step(url_path: str, doc: Document, publisher: Publisher) -> int:
     return STEPS.index("pages")
 
 
-def _files(out: str) -> Iterable[str]:
-    """The relative paths of the files under ``out``."""
-    if not os.path.isdir(out):
-        raise PublishError(f"{out}: no such directory (run feeds build first)")
-    for folder, _dirs, names in os.walk(out):
-        rel = os.path.relpath(folder, out)
-        for name in names:
-            yield name if rel == "." else f"{rel}/{name}".replace(os.sep, "/")
+def _files(fd: int) -> Iterable[str]:
+    """The relative paths of the files in the directory ``fd``."""
+    for folder, _dirs, names, _fd in os.fwalk(".", dir_fd=fd):
+        prefix = "" if folder == "." else folder[2:] + "/"
+        yield from (prefix + name for name in names)
 
 
 def _read(fd: int, out: str, rel: str) -> bytes:
@@ -332,6 +326,12 @@ def _store(target: Target, endpoint_url: str | None) -> Any:
         config["endpoint"] = endpoint_url
     options = {"allow_http": True} if endpoint and endpoint.startswith("http://") else {}
     try:
-        return S3Store(target.bucket, prefix=target.prefix.rstrip("/") or None, config=config, client_options=options)
+        return S3Store(
+            target.bucket,
+            prefix=target.prefix.rstrip("/") or None,
+            config=config,
+            client_options=options,
+            retry_config={"retry_timeout": RETRY_TIMEOUT},  # obstore's 3 minutes look like a hang
+        )
     except Exception as exc:  # noqa: BLE001 - a configuration obstore refuses: its message says which
         raise PublishError(f"{target}: {_first_line(exc)}") from exc
