@@ -137,7 +137,8 @@ def plan(out: str, files: Iterable[str], site: Site, options: PublishOptions) ->
         files.discard("404.html")
         items.append(Item("404.html", "404.html", *NOT_FOUND_HEADERS, STEPS.index("pages")))
     built = {item.rel for item in items}
-    skipped = {rel for rel in files for _, suffix in PRECOMPRESSED if rel.endswith(suffix) and rel[: -len(suffix)] in built}
+    suffixes = tuple(suffix for _, suffix in PRECOMPRESSED)
+    skipped = {rel for rel in files if rel.endswith(suffixes) and rel.rpartition(".")[0] in built}
     strangers = sorted(files - skipped)
     if strangers:
         shown = ", ".join(strangers[:3]) + (f" and {len(strangers) - 3} more" if len(strangers) > 3 else "")
