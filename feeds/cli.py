@@ -261,6 +261,71 @@ def build(
 @main.command()
 @data_dir_option
 @cache_dir_option
+@click.argument("out", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.argument("target", metavar="s3://BUCKET/PREFIX")
+@click.option(
+    "--endpoint-url",
+    help="An S3-compatible service other than AWS (also AWS_ENDPOINT_URL). Credentials and region come "
+    "from the client's standard variables: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION...",
+)
+@click.option(
+    "--entry-limit", type=click.IntRange(1, 10_000), default=50, envvar="FEEDS_ENTRY_LIMIT", show_default=True
+)
+@click.option("--max-age", type=click.IntRange(0), default=300, envvar="FEEDS_MAX_AGE", show_default=True)
+@click.option("--dry-run", is_flag=True, help="Count what would be uploaded and deleted; change nothing.")
+@click.option("--force", is_flag=True, help="Upload every object, unchanged or not (after changing --max-age).")
+@click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary.")
+def publish(
+    data_dir: Path,
+    cache_dir: Path | None,
+    out: Path,
+    target: str,
+    endpoint_url: str | None,
+    entry_limit: int,
+    max_age: int,
+    dry_run: bool,
+    force: bool,
+    as_json: bool,
+) -> None:
+    """Upload OUT, written by `feeds build` from the same data and settings, to S3-compatible storage.
+
+    Only objects whose bytes differ are uploaded, with the service's Content-Type and Cache-Control,
+    pages first, feeds next, the index last; objects under PREFIX that OUT no longer has are deleted.
+    Needs: pip install 'feeds[s3]'."""
+    from feeds.build.publish import PublishError, Target
+    from feeds.build.publish import publish as run_publish
+
+    try:
+        where = Target.parse(target)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="TARGET") from exc
+    settings = Settings(data_dir=data_dir, entry_limit=entry_limit, max_age=max_age)
+    started = time.monotonic()
+    loaded = _load(data_dir, cache_dir, persist=False)
+    if loaded.errors:
+        _report(loaded)
+        raise click.ClickException("the data has errors; nothing was published")
+    try:
+        report = run_publish(
+            out, where, loaded.site, settings.publish, endpoint_url=endpoint_url, dry_run=dry_run, force=force
+        )
+    except PublishError as exc:
+        raise click.ClickException(str(exc)) from exc
+    elapsed = time.monotonic() - started
+    if as_json:
+        click.echo(json.dumps({**report.as_dict(), "seconds": round(elapsed, 3), "target": str(where)}))
+        return
+    verb = ("would upload", "would delete") if dry_run else ("uploaded", "deleted")
+    skipped = f", {report.skipped} precompressed files skipped" if report.skipped else ""
+    click.echo(
+        f"{where}: {report.objects} objects ({report.uploaded} {verb[0]}, {report.unchanged} unchanged, "
+        f"{report.deleted} {verb[1]}{skipped}) in {elapsed:.2f} s"
+    )
+
+
+@main.command()
+@data_dir_option
+@cache_dir_option
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=8000, show_default=True)
 @click.option("--base-url", envvar="FEEDS_BASE_URL", help="Public URL; by default the request's own host.")
