@@ -294,21 +294,20 @@ def publish(
     Needs: pip install 'feeds[s3]'."""
     from feeds.build.publish import PublishError, Target
     from feeds.build.publish import publish as run_publish
+    from feeds.render.documents import PublishOptions
 
     try:
         where = Target.parse(target)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="TARGET") from exc
-    settings = Settings(data_dir=data_dir, entry_limit=entry_limit, max_age=max_age)
+    options = PublishOptions(entry_limit=entry_limit, max_age=max_age)
     started = time.monotonic()
     loaded = _load(data_dir, cache_dir, persist=False)
     if loaded.errors:
         _report(loaded)
         raise click.ClickException("the data has errors; nothing was published")
     try:
-        report = run_publish(
-            out, where, loaded.site, settings.publish, endpoint_url=endpoint_url, dry_run=dry_run, force=force
-        )
+        report = run_publish(out, where, loaded.site, options, endpoint_url=endpoint_url, dry_run=dry_run, force=force)
     except PublishError as exc:
         raise click.ClickException(str(exc)) from exc
     elapsed = time.monotonic() - started
