@@ -1,1 +1,1 @@
-"""pipeline"""
+"""The pipeline: the listing parsed, given permanent ids and dates, tagged and indexed into a Site."""
