@@ -36,6 +36,9 @@ ROUTES = (
     "/articles/<slug>",
     "/countries/<slug>",
     "/topics/<slug>",
+    "/countries",
+    "/topics",
+    "/subscribe",
 )
 
 
@@ -136,7 +139,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     app.url_map.merge_slashes = False  # /feeds//all.atom is not a feed: 404, not a redirect
     for rule in ROUTES:
-        app.add_url_rule(rule, view_func=document, endpoint="document", methods=["GET"])
+        # strict_slashes off: /countries/france/ reaches the view, which answers 301 to /countries/france
+        app.add_url_rule(rule, view_func=document, endpoint="document", methods=["GET"], strict_slashes=False)
 
     @app.errorhandler(404)
     def not_found(_error: object = None) -> Response:
