@@ -157,12 +157,12 @@ class Publisher:
             return Document(path, STATIC[path], site.updated, lambda: _static(path), "static", inputs)
         if path in _hashed():
             name = _hashed()[path]
-            inputs = self._inputs_of(path, name)
+            inputs = self._inputs_of(path, name, site.updated)
             return Document(path, STATIC[f"/static/{name}"], site.updated, lambda: _static(name), "asset", inputs)
         if path in LISTS:
             kind = LISTS[path]
             render = lambda: _html().list_page(site, kind, self.urls)  # noqa: E731
-            inputs = self._inputs_of(path, [(_header(f), len(f.articles)) for f in site.feeds.values()])
+            inputs = self._inputs_of(path, site.updated, [(_header(f), len(f.articles)) for f in site.feeds.values()])
             return Document(path, HTML, site.updated, render, "page", inputs)
         if path == SUBSCRIBE:
             return self._subscribe(FeedQuery())
