@@ -452,6 +452,9 @@ def serving(target: Path, wrk_bin: str | None, nginx: str | None, seconds: int) 
     sys.path.insert(0, str(ROOT / "bench"))
     from nginx_conf import start_nginx
 
+    if not (target / "out-full" / "feeds" / "all.atom.gz").exists():  # the complete part was not run
+        build = FEEDS + ["build", "--base-url", BASE, "--data-dir", str(target / "data"), "-q", "--precompress"]
+        subprocess.run([*build, str(fresh(target / "out-full"))], cwd=ROOT, env=measured_env(), check=True)
     for label, static in (("gzip_static", True), ("gzip on the fly", False)):
         port = free_port()
         with tempfile.TemporaryDirectory() as tmp:
@@ -469,7 +472,7 @@ def serving(target: Path, wrk_bin: str | None, nginx: str | None, seconds: int) 
             finally:
                 _stop(proc)
     say("service / nginx gzip on the fly", f"{service / results['nginx gzip on the fly']:.2f}x", "target >= 1.5x")
-    say("service / nginx gzip_static", f"{service / results['nginx gzip_static']:.2f}x", "target >= 0.12x")
+    say("service / nginx gzip_static", f"{service / results['nginx gzip_static']:.2f}x", "target >= 0.5x")
     say("service 304 / service 200", f"{results['304/200']:.2f}x", f"target >= 1x, median of {REPEAT} adjacent pairs")
 
 

@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from flask import Flask, Response, request
+from werkzeug.datastructures import EnvironHeaders
 
 from feeds.config import Settings
 from feeds.render.compress import compress
@@ -146,6 +147,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     def not_found(_error: object = None) -> Response:
         return _not_found(live.publisher(base_url()).not_found(f"There is no page at {request.path}."))
 
+    app.wsgi_app = FastPath(app.wsgi_app, live, settings)  # type: ignore[method-assign]
     return app
 
 
@@ -182,3 +184,31 @@ def base_url_of(environ: dict[str, Any]) -> str:
     """``scheme://host`` of a request, as every link on this host is written."""
     host = environ.get("HTTP_HOST") or f"{environ.get('SERVER_NAME', 'localhost')}:{environ.get('SERVER_PORT', '80')}"
     return f"{environ.get('wsgi.url_scheme', 'http')}://{host}"
+
+
+class FastPath:
+    """WSGI middleware answering GET and HEAD of a document already rendered for the site's own host.
+
+    Pollers ask for the same few feeds over and over. Once a document is rendered it is answered by
+    a cache lookup and :func:`respond`, as the Flask view would, without Flask's request and routing
+    machinery: in one ``make bench`` run, Flask's routes alone served 0.20x as many requests as nginx
+    ``gzip_static``, and 0.67x with this path. Anything else (queries, redirects, 404s, health,
+    documents not rendered yet, which the view checks first) goes to the Flask app.
+    """
+
+    def __init__(self, app: Any, live: Live, settings: Settings) -> None:
+        self.app, self.live, self.settings = app, live, settings
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        method = environ.get("REQUEST_METHOD")
+        host = environ.get("HTTP_HOST")
+        if (method == "GET" or method == "HEAD") and not environ.get("QUERY_STRING") and HOST.fullmatch(host or "x"):
+            base = self.settings.base_url or base_url_of(environ)
+            path = environ.get("PATH_INFO") or "/"
+            doc = self.live.cached(base, path)
+            if doc is not None:
+                hub, self_url = _links(self.settings.websub_hub, base + path, True)
+                status, headers, body = respond(doc, EnvironHeaders(environ), self.settings.max_age, hub, self_url)
+                start_response("200 OK" if status == 200 else "304 Not Modified", headers)
+                return [body] if method == "GET" else []
+        return self.app(environ, start_response)

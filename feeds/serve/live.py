@@ -354,6 +354,12 @@ class Live:
         cache.put(key, rendered)
         return rendered
 
+    def cached(self, base_url: str, path: str) -> Rendered | None:
+        """The document at ``path``, if the site's own host has it rendered in this version already."""
+        if base_url != self.own_base:
+            return None
+        return self.cache.get((self.version.loaded.site.version, base_url, path, None))
+
     @property
     def cache_bytes(self) -> int:
         """What the rendered documents in the caches are counted for (:attr:`Rendered.charge`)."""
