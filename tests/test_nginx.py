@@ -30,7 +30,7 @@ from click.testing import CliRunner
 from feeds.cli import main
 from feeds.pipeline.index import Feed, Site
 from feeds.pipeline.load import load
-from feeds.serve.http import BROWSER_XML, is_browser_navigation
+from feeds.serve.http import BROWSER_XML, BROWSER_XML_CSP, is_browser_navigation
 
 from .conftest import ROOT, SHIPPED, free_port, require_program
 
@@ -329,12 +329,13 @@ NAVIGATIONS = [
 ]
 
 
-def _negotiated_headers(response: Response, path: str) -> None:
+def _negotiated_headers(response: Response, path: str, browser: bool = False) -> None:
     assert response.headers.get_all("Vary") == [NEGOTIATED_VARY], path
     assert response.headers["Cache-Control"] == MAX_AGE, path
     assert response.headers["Access-Control-Allow-Origin"] == "*", path
     assert response.headers["X-Content-Type-Options"] == "nosniff", path
-    assert "Content-Security-Policy" not in response.headers, path
+    # the service's policy for a feed a browser renders (its stylesheet and nothing else), else none
+    assert response.headers["Content-Security-Policy"] == (BROWSER_XML_CSP if browser else None), path
 
 
 @pytest.mark.system
@@ -348,7 +349,7 @@ def test_browser_navigations_get_atom_and_rss_as_application_xml(nginx: Nginx, h
         assert response.headers["Content-Type"] == (BROWSER_XML if browser else TYPES[path.rsplit(".", 1)[1]])
         assert response.body == plain.body == nginx.file(path[1:]), path
         assert "Content-Encoding" not in response.headers
-        _negotiated_headers(response, path)
+        _negotiated_headers(response, path, browser)
         assert response.headers["Last-Modified"] == plain.headers["Last-Modified"]
         assert response.headers.get_all("Link") == [f'<{HUB}>; rel="hub", <{nginx.url}{path}>; rel="self"'], path
         # Two representations never share a strong ETag: the application/xml one has none.
@@ -365,11 +366,11 @@ def test_negotiated_feeds_send_the_precompressed_bytes(nginx: Nginx, headers: di
         assert packed.headers["Content-Type"] == kind, path
         assert packed.body == nginx.file(path[1:] + ".gz"), path
         assert gzip.decompress(packed.body) == nginx.file(path[1:])
-        _negotiated_headers(packed, path)
+        _negotiated_headers(packed, path, headers is BROWSER)
         refused = nginx.get(path, {**headers, "Accept-Encoding": "gzip;q=0"})
         assert "Content-Encoding" not in refused.headers and refused.body == nginx.file(path[1:])
         assert refused.headers["Content-Type"] == kind
-        _negotiated_headers(refused, path)
+        _negotiated_headers(refused, path, headers is BROWSER)
 
 
 @pytest.mark.system
@@ -384,7 +385,7 @@ def test_negotiated_feeds_answer_conditional_requests(nginx: Nginx):
         by_date = nginx.get(path, {**BROWSER, "If-Modified-Since": modified})
         assert by_date.status == 304 and by_date.body == b"", path
         assert "ETag" not in by_date.headers and by_date.headers["Last-Modified"] == modified
-        _negotiated_headers(by_date, path)
+        _negotiated_headers(by_date, path, browser=True)
         packed = nginx.get(path, {**BROWSER, "Accept-Encoding": "gzip", "If-Modified-Since": modified})
         assert packed.status == 304 and packed.body == b"", path
         # The feed type's ETag never selects it for a browser (If-None-Match wins over the date).

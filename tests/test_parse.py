@@ -138,7 +138,12 @@ _line = (
 )
 
 
-@given(st.lists(st.tuples(_line, _line), min_size=1, max_size=8), st.sampled_from(["\n", "\r\n", "\r"]))
+# Titles do not end with a full stop: the parser reads such a line, between two paragraphs that do,
+# as a summary whose title is missing (test_integrity.py).
+_title = _line.filter(lambda s: not s.rstrip("\"'”’»)]*_").endswith("."))
+
+
+@given(st.lists(st.tuples(_title, _line), min_size=1, max_size=8), st.sampled_from(["\n", "\r\n", "\r"]))
 def test_any_listing_round_trips(articles, newline):
     text = newline.join(f"{t}{newline}{newline}{s}{newline}" for t, s in articles)
     listing = parse_text(text)
