@@ -1,15 +1,22 @@
 """Write every document of the site as files for static hosting: staging, placing, linking, swap.
 
-The new tree is prepared in a staging directory beside ``OUT`` and swapped in at the end, so a
-failed or interrupted build leaves ``OUT`` as it was. A file whose bytes are unchanged is
-hard-linked from the previous tree rather than rewritten, so its mtime (and a static host's
-Last-Modified and ETag) stays; files no longer produced disappear with the old tree. With a cache
-directory, a document whose inputs are those of the last build is linked without being rendered
-(:mod:`feeds.build.manifest`).
+A first build (into an empty OUT, or one this cache has no manifest of) prepares the whole tree in a
+staging directory beside ``OUT`` and swaps it in at the end, so a failed or interrupted build leaves
+``OUT`` as it was. A file whose bytes are unchanged is hard-linked from the previous tree rather
+than rewritten, so its mtime (and a static host's Last-Modified and ETag) stays; files no longer
+produced disappear with the old tree.
 
-Nothing from the previous tree is published unchecked: a file is linked into the staging tree and
-kept only when, there, it is a regular file of this user that nobody else may write and holds the
-expected bytes (those just rendered, or the sha256 the manifest recorded).
+A rebuild into the OUT of the last build (:mod:`feeds.build.manifest`) changes only what changed:
+a document whose inputs are those of the last build, and whose files in OUT still have the
+fingerprints recorded then, is left alone without being rendered or read. Changed files are written
+into a staging directory beside ``OUT`` and, once every document is done, each is renamed over its
+old version in an order that never shows a link to a missing file: article pages, then archive
+pages, then feeds and feed pages, then the home page and OPML; files no longer produced are deleted
+last. A failure before that leaves OUT as it was; one during it leaves each file old or new.
+
+Nothing from the previous tree is published unchecked: a file is kept only when it is a regular file
+of this user that nobody else may write and holds the expected bytes (those just rendered, the
+sha256 the manifest recorded, or the recorded fingerprint).
 
 Documents are published by a small pool of threads: while one renders (holding the interpreter
 lock), the others wait on the file system, compress or hash, which release it.
@@ -30,7 +37,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from feeds.build.manifest import Manifest
+from feeds.build.manifest import Fingerprint, Manifest, fingerprint
 from feeds.files import is_trusted
 from feeds.model import Diagnostic
 from feeds.pipeline.index import Site
@@ -133,9 +140,14 @@ def _write(
     report = BuildReport(articles=len(site.articles), warnings=[str(d) for d in site.diagnostics])
     out = out.resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.build-", dir=out.parent))
-    tree = Tree(out, staging)
     manifest = Manifest(cache_dir, out) if cache_dir is not None else None
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.build-", dir=out.parent))
+    # In place when the last build into OUT left a manifest with fingerprints; else a whole new tree.
+    tree: Tree | InPlace
+    if manifest is not None and manifest.has_fingerprints() and os.path.isdir(out):
+        tree = InPlace(out, staging, manifest)
+    else:
+        tree = Tree(out, staging)
 
     def publish(url_path: str) -> Published | None:
         """One document into the staging tree, linked or rendered (run in the pool)."""
@@ -176,17 +188,24 @@ def _write(
             report.files += 1
             report.written += written
             report.unchanged += not written
-        os.chmod(staging, 0o755)
-        previous = swap(staging, out)
+        if isinstance(tree, InPlace):
+            report.removed = tree.commit()
+            shutil.rmtree(staging, ignore_errors=True)
+        else:
+            os.chmod(staging, 0o755)
+            previous = swap(staging, out)
     except BaseException as exc:
         shutil.rmtree(staging, ignore_errors=True)
         if isinstance(exc, OSError):
+            state = "each file is either as it was or as built" if tree.committing else "is unchanged"
             raise BuildError(
-                f"cannot write the output: {exc.strerror or exc} ({exc.filename or out}); {out} is unchanged"
+                f"cannot write the output: {exc.strerror or exc} ({exc.filename or out}); {out} {state}"
             ) from exc
         raise
-    report.removed = _clear(previous, tree.files) if previous is not None else 0
+    if isinstance(tree, Tree) and previous is not None:
+        report.removed = _clear(previous, tree.files)
     if manifest is not None:
+        manifest.settle(tree.fingerprints())
         manifest.save()
     return report
 
@@ -239,11 +258,22 @@ class Tree:
     """The new tree (``staging``), written beside the previous one (``out``) by relative path.
     Paths are strings: on tens of thousands of files, pathlib costs more than the system calls."""
 
+    committing = False  # the swap is one step: OUT is old or new
+
     def __init__(self, out: Path, staging: Path) -> None:
         self.old, self.new = str(out), str(staging)
         self._had_old = os.path.isdir(self.old)  # a first build compares with nothing
         self._dirs: set[str] = {""}  # directories made in the new tree
         self.files: set[str] = set()
+
+    def fingerprints(self) -> dict[str, Fingerprint]:
+        """Each file's fingerprint in OUT, taken after the swap and the old tree's deletion (a hard
+        link's count, and so its ctime, changes with both)."""
+        found = {}
+        for rel in self.files:
+            with contextlib.suppress(OSError):
+                found[rel] = fingerprint(os.lstat(os.path.join(self.old, rel)))
+        return found
 
     def _add(self, rel: str) -> str:
         folder = os.path.dirname(rel)
@@ -299,6 +329,132 @@ class Tree:
                 return False
             linked.append(rel)
         return True
+
+
+class InPlace:
+    """Changes to OUT, written into ``staging`` and renamed over OUT's files by :meth:`commit`."""
+
+    def __init__(self, out: Path, staging: Path, manifest: Manifest) -> None:
+        self.old, self.new = str(out), str(staging)
+        self.manifest = manifest
+        self._dirs: set[str] = {""}  # directories made in the staging tree
+        self.files: set[str] = set()
+        self._kept: dict[str, Fingerprint] = {}
+        self._pending: list[str] = []  # written into staging, to be renamed into OUT
+        self.committing = False
+
+    def _kept_as_is(self, rel: str) -> os.stat_result | None:
+        """OUT's ``rel`` when it is a trusted regular file."""
+        try:
+            info = os.lstat(os.path.join(self.old, rel))
+        except OSError:
+            return None
+        return info if is_trusted(info) else None
+
+    def reuse(self, recorded: dict[str, str]) -> bool:
+        """Keep OUT's files of ``recorded`` if each is trusted and has the fingerprint the last build
+        recorded (so holds the bytes it recorded); if one does not, none is kept."""
+        found = {}
+        for rel in recorded:
+            info = self._kept_as_is(rel)
+            stamp = self.manifest.fingerprint(rel)
+            if info is None or stamp is None or fingerprint(info) != stamp:
+                return False
+            found[rel] = stamp
+        self._kept.update(found)
+        self.files.update(found)
+        return True
+
+    def place(self, rel: str, data: bytes) -> bool:
+        """Keep OUT's file when it holds ``data``, else write ``data`` into staging; True if written."""
+        self.files.add(rel)
+        info = self._kept_as_is(rel)
+        if info is not None and info.st_size == len(data):
+            with contextlib.suppress(OSError):
+                fd = os.open(os.path.join(self.old, rel), os.O_RDONLY | os.O_NOFOLLOW)
+                with os.fdopen(fd, "rb") as handle:
+                    if is_trusted(os.fstat(handle.fileno())) and handle.read() == data:
+                        self._kept[rel] = fingerprint(info)
+                        return False
+        folder = os.path.dirname(rel)
+        if folder not in self._dirs:
+            os.makedirs(os.path.join(self.new, folder), exist_ok=True)
+            self._dirs.add(folder)
+        fd = os.open(os.path.join(self.new, rel), os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        self._pending.append(rel)
+        return True
+
+    def commit(self) -> int:
+        """Rename each written file over OUT's, linked pages first (:func:`_rank`), then delete OUT's
+        files that this build did not produce; returns how many were deleted."""
+        self.committing = True
+        made: set[str] = {""}
+        for rel in sorted(self._pending, key=_rank):
+            folder = os.path.dirname(rel)
+            if folder not in made:
+                target = os.path.join(self.old, folder)
+                if os.path.lexists(target) and not os.path.isdir(target):
+                    os.unlink(target)  # a file where a directory must be
+                os.makedirs(target, exist_ok=True)
+                made.add(folder)
+            target = os.path.join(self.old, rel)
+            if os.path.isdir(target) and not os.path.islink(target):
+                shutil.rmtree(target)  # a directory where a file must be
+            os.rename(os.path.join(self.new, rel), target)
+        return _prune(self.old, self.files)
+
+    def fingerprints(self) -> dict[str, Fingerprint]:
+        found = dict(self._kept)
+        for rel in self._pending:
+            with contextlib.suppress(OSError):
+                found[rel] = fingerprint(os.lstat(os.path.join(self.old, rel)))
+        return found
+
+
+def _rank(rel: str) -> tuple[int, str]:
+    """Where a file comes in the commit: what is linked to before what links to it."""
+    if rel.startswith("articles/"):
+        return 0, rel
+    if rel.startswith("feeds/archive/"):
+        return 1, rel
+    if rel.startswith(("feeds/", "countries/", "topics/")):
+        return 2, rel
+    if rel.startswith(("index.html", "feeds.opml")):
+        return 4, rel
+    return 3, rel
+
+
+def _prune(root: str, kept: set[str]) -> int:
+    """Delete the files under ``root`` that are not in ``kept``, and directories left empty."""
+    removed = 0
+
+    def prune(folder: str, prefix: str) -> bool:
+        """True when ``folder`` is left empty."""
+        nonlocal removed
+        try:
+            with os.scandir(folder) as found:
+                entries = list(found)
+        except OSError:
+            return False
+        left = len(entries)
+        for entry in entries:
+            rel = prefix + entry.name
+            if entry.is_dir(follow_symlinks=False):
+                if prune(entry.path, rel + "/"):
+                    with contextlib.suppress(OSError):
+                        os.rmdir(entry.path)
+                        left -= 1
+            elif rel not in kept:
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
+                    removed += 1
+                    left -= 1
+        return left == 0
+
+    prune(root, "")
+    return removed
 
 
 def _clear(previous: str, kept: set[str]) -> int:
