@@ -93,6 +93,8 @@ class Manifest:
 
     def save(self) -> None:
         """Written after the swap; a manifest that cannot be written only costs renders."""
+        if self.files == self.previous:
+            return  # as saved
         with contextlib.suppress(OSError):
             self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             data = json.dumps({"code": self.code, "out": str(self.out), "files": self.files})

@@ -27,12 +27,13 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import ctypes.util
+import dataclasses
 import gc
 import hashlib
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -149,8 +150,9 @@ def _write(
     else:
         tree = Tree(out, staging)
 
-    def publish(url_path: str) -> Published | None:
-        """One document into the staging tree, linked or rendered (run in the pool)."""
+    def publish(url_path: str, keep_only: bool = False) -> Published | str | None:
+        """One document into the tree, kept, linked or rendered (run in the pool); with
+        ``keep_only``, ``url_path`` back when the document cannot be kept as it is."""
         found = publisher.resolve(url_path)
         if not isinstance(found, Document):
             return None
@@ -160,17 +162,33 @@ def _write(
         recorded = manifest.unchanged(rels, inputs) if inputs is not None else None
         if recorded is not None and tree.reuse(recorded):
             return Published(None, inputs, False, [(name, False, sha256) for name, sha256 in recorded.items()])
+        if keep_only:
+            return url_path
         feed = url_path if found.kind == "feed" else None
         return Published(feed, inputs, True, _place(tree, manifest, rel, found.render(), len(rels) > 1))
 
     paths = [p for p in publisher.paths() if _wanted(p, formats, feeds_only)]
     pool = ThreadPoolExecutor(max_workers=_THREADS)
+
+    def published() -> Iterator[Published | str | None]:
+        later = paths
+        if isinstance(tree, InPlace):
+            # Keeping a file costs a digest and an lstat: in this thread, without a pool's locking.
+            later = []
+            for path in paths:
+                done = publish(path, keep_only=True)
+                if isinstance(done, str):
+                    later.append(done)
+                else:
+                    yield done
+        yield from pool.map(publish, later)
+
     try:
         try:
-            for number, done in enumerate(pool.map(publish, paths), start=1):
+            for number, done in enumerate(published(), start=1):
                 if progress is not None:
                     progress(number, len(paths))
-                if done is None:
+                if not isinstance(done, Published):
                     continue
                 report.rendered += done.rendered
                 for rel, written, sha256 in done.files:
@@ -184,7 +202,7 @@ def _write(
         finally:
             pool.shutdown(cancel_futures=True)  # nothing writes into the staging tree after this
         if not feeds_only:
-            written = tree.place("404.html", publisher.not_found("There is no page here."))
+            written = _not_found(tree, manifest, publisher, site)
             report.files += 1
             report.written += written
             report.unchanged += not written
@@ -208,6 +226,23 @@ def _write(
         manifest.settle(tree.fingerprints())
         manifest.save()
     return report
+
+
+def _not_found(tree: Tree | InPlace, manifest: Manifest | None, publisher: Publisher, site: Site) -> bool:
+    """The 404 page, kept when its inputs (the site's settings, the base URL and the overall feed's
+    title) are the last build's: rendering it would load Jinja for one page. True if written."""
+    message = "There is no page here."
+    everything = dataclasses.replace(site.feeds["all"], articles=())
+    parts = repr((message, site.meta, publisher.urls, everything)).encode("utf-8", "surrogatepass")
+    inputs = hashlib.sha256(parts).hexdigest()
+    recorded = manifest.unchanged(["404.html"], inputs) if manifest is not None else None
+    if recorded is not None and tree.reuse(recorded):
+        manifest.record("404.html", inputs, recorded["404.html"])
+        return False
+    body = publisher.not_found(message)
+    if manifest is not None:
+        manifest.record("404.html", inputs, hashlib.sha256(body).hexdigest())
+    return tree.place("404.html", body)
 
 
 def _compressed(rel: str, precompress: bool) -> bool:
