@@ -461,3 +461,43 @@ def test_a_rebuild_in_place_removes_what_is_no_longer_built_and_replaces_what_wa
     summary = _cached_build(data_dir, out, cache)
     assert summary["removed"] == 1 and not (out / "gone").exists()
     assert tree(out) == _clean(data_dir, tmp_path)
+
+
+def _large_listing(data_dir: Path, count: int = 1600) -> None:
+    """Enough articles for a build to render in forked processes (a few thousand documents)."""
+    places = ["France", "Peru", "Iceland", "Chile", "Kenya", "India"]
+    lines = [
+        f"{places[n % len(places)]}: Dockers Strike for the {n}th Day\n\nPort workers stop work, day {n}.\n"
+        for n in range(count)
+    ]
+    listing = data_dir / "articles.txt"
+    listing.write_text("\n".join(lines) + "\n" + listing.read_text("utf-8"), "utf-8")
+
+
+def test_a_large_build_in_processes_writes_the_services_bytes(data_dir: Path, tmp_path: Path):
+    from feeds.build.tree import build as build_site
+
+    _large_listing(data_dir)
+    out = tmp_path / "out"
+    report = build_site(data_dir, out, BASE, cache_dir=tmp_path / "cache")
+    files = tree(out)
+    assert report.rendered > 2000 and report.files == report.written == len(files)
+    client = create_app({"DATA_DIR": str(data_dir), "BASE_URL": BASE, "RELOAD_INTERVAL": 0}).test_client()
+    for name, body in files.items():
+        if name == "404.html":
+            continue
+        path = "/" + name.removesuffix("index.html")
+        path = path.rstrip("/") if path != "/" else path
+        assert client.get(path).data == body, name
+
+
+def test_a_large_build_whose_writes_fail_leaves_the_previous_output(data_dir: Path, tmp_path: Path):
+    out = tmp_path / "out"
+    assert build(data_dir, out).exit_code == 0
+    before = tree(out)
+    _large_listing(data_dir)
+    result = _build_in_a_child(data_dir, out, max(len(body) for body in before.values()) // 2)
+    assert result.returncode == 1, result.stderr
+    assert "cannot write the output" in result.stderr and "Traceback" not in result.stderr, result.stderr
+    assert tree(out) == before
+    assert sorted(os.listdir(tmp_path)) == ["data", "out"]
