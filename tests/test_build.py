@@ -234,7 +234,7 @@ def test_a_manifest_that_cannot_be_trusted_costs_renders_never_a_stale_file(
         # every input digest moved to another file: none is its own any more
         files = saved["files"]
         names = sorted(files)
-        saved["files"] = {name: [files[names[n - 1]][0], files[name][1]] for n, name in enumerate(names)}
+        saved["files"] = {name: [files[names[n - 1]][0], *files[name][1:]] for n, name in enumerate(names)}
     elif tampering == "other code":
         saved["code"] = "another version"
     manifest.write_text("{" if tampering == "not JSON" else json.dumps(saved))
@@ -288,7 +288,9 @@ def test_rss_entries_carry_the_author_link_and_date_as_feed_readers_read_them(da
         assert tuple(havre.published_parsed)[:6] == (2023, 3, 17, 8, 30, 0)
 
 
-def _build_in_a_child(data_dir: Path, out: Path, file_size_limit: int) -> subprocess.CompletedProcess:
+def _build_in_a_child(
+    data_dir: Path, out: Path, file_size_limit: int, cache: Path | None = None
+) -> subprocess.CompletedProcess:
     """``feeds build`` in a process that may not write a file larger than ``file_size_limit``: a
     write beyond it fails with EFBIG (the signal that would end the process is ignored), as on a
     full disk."""
@@ -298,7 +300,7 @@ def _build_in_a_child(data_dir: Path, out: Path, file_size_limit: int) -> subpro
         resource.setrlimit(resource.RLIMIT_FSIZE, (file_size_limit, file_size_limit))
 
     cmd = [sys.executable, "-m", "feeds.cli", "build", str(out), "--base-url", BASE]
-    cmd += ["--data-dir", str(data_dir), "--cache-dir", "off"]
+    cmd += ["--data-dir", str(data_dir), "--cache-dir", str(cache) if cache else "off"]
     return subprocess.run(cmd, capture_output=True, text=True, preexec_fn=limit, timeout=120)
 
 
@@ -378,3 +380,124 @@ def test_files_written_under_a_permissive_umask_are_linked_by_the_next_build(dat
     finally:
         os.umask(previous)
     assert again["written"] == 0 and again["unchanged"] == again["files"]
+
+
+def _inodes(out: Path) -> dict[str, tuple[int, int, int]]:
+    """Each file's inode, mtime and ctime: a rewrite, a rename or a new hard link changes one."""
+    found = {}
+    for path in out.rglob("*"):
+        if path.is_file():
+            info = path.stat()
+            found[str(path.relative_to(out))] = (info.st_ino, info.st_mtime_ns, info.st_ctime_ns)
+    return found
+
+
+def test_a_rebuild_in_place_keeps_every_unchanged_file_as_it_is(data_dir: Path, tmp_path: Path):
+    from feeds.build.tree import build as build_site
+
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    build_site(data_dir, out, BASE, cache_dir=cache, precompress=True)
+    before = _inodes(out)
+    again = build_site(data_dir, out, BASE, cache_dir=cache, precompress=True)
+    assert again.rendered == 0 and again.written == 0 and again.removed == 0
+    assert _inodes(out) == before  # not rewritten, not even linked again
+    listing = data_dir / "articles.txt"
+    listing.write_text(listing.read_text("utf-8").replace("Regime Relents", "Regime Relents Again"), "utf-8")
+    edited = build_site(data_dir, out, BASE, cache_dir=cache, precompress=True)
+    after = _inodes(out)
+    changed = {name for name in after if after[name] != before.get(name)}
+    assert "feeds/all.atom" in changed and "feeds/all.atom.br" in changed and "index.html" in changed
+    assert "feeds/countries/peru.atom" not in changed
+    assert len(changed) == edited.written < len(after) // 4
+    assert sorted(os.listdir(tmp_path)) == ["cache", "data", "out"]  # no staging left
+    assert tree(out) == _clean(data_dir, tmp_path, "--precompress")
+
+
+def test_an_interrupted_rebuild_in_place_leaves_every_file_as_it_was(data_dir: Path, tmp_path: Path):
+    from feeds.build.tree import build as build_site
+
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    build_site(data_dir, out, BASE, cache_dir=cache)
+    before, stamps = tree(out), _inodes(out)
+    listing = data_dir / "articles.txt"
+    listing.write_text(listing.read_text("utf-8").replace("Regime", "Government"), "utf-8")
+
+    def interrupt(done: int, total: int) -> None:
+        if done == total - 1:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        build_site(data_dir, out, BASE, cache_dir=cache, progress=interrupt)
+    assert tree(out) == before and _inodes(out) == stamps
+    assert sorted(os.listdir(tmp_path)) == ["cache", "data", "out"]
+    build_site(data_dir, out, BASE, cache_dir=cache)  # the next build completes what was left
+    assert tree(out) == _clean(data_dir, tmp_path)
+
+
+def test_a_rebuild_in_place_that_cannot_write_leaves_every_file_as_it_was(data_dir: Path, tmp_path: Path):
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    _cached_build(data_dir, out, cache)
+    before = tree(out)
+    listing = data_dir / "articles.txt"
+    listing.write_text(listing.read_text("utf-8").replace("Regime", "Government"), "utf-8")
+    largest = max(len(body) for name, body in before.items() if name.startswith("feeds/"))
+    result = _build_in_a_child(data_dir, out, largest // 2, cache)
+    assert result.returncode == 1, result.stderr
+    assert "cannot write the output" in result.stderr and "is unchanged" in result.stderr, result.stderr
+    assert tree(out) == before
+    assert sorted(os.listdir(tmp_path)) == ["cache", "data", "out"]
+
+
+def test_a_rebuild_in_place_removes_what_is_no_longer_built_and_replaces_what_was_put_in_the_way(
+    data_dir: Path, tmp_path: Path
+):
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    _cached_build(data_dir, out, cache)
+    (out / "gone" / "deeper").mkdir(parents=True)
+    (out / "gone" / "deeper" / "index.html").write_text("left over", "utf-8")
+    (out / "feeds/all.json").unlink()
+    (out / "feeds/all.json").mkdir()  # a directory where a feed must be
+    (out / "feeds/all.json" / "x").write_text("in the way", "utf-8")
+    summary = _cached_build(data_dir, out, cache)
+    assert summary["removed"] == 1 and not (out / "gone").exists()
+    assert tree(out) == _clean(data_dir, tmp_path)
+
+
+def _large_listing(data_dir: Path, count: int = 1600) -> None:
+    """Enough articles for a build to render in forked processes (a few thousand documents)."""
+    places = ["France", "Peru", "Iceland", "Chile", "Kenya", "India"]
+    lines = [
+        f"{places[n % len(places)]}: Dockers Strike for the {n}th Day\n\nPort workers stop work, day {n}.\n"
+        for n in range(count)
+    ]
+    listing = data_dir / "articles.txt"
+    listing.write_text("\n".join(lines) + "\n" + listing.read_text("utf-8"), "utf-8")
+
+
+def test_a_large_build_in_processes_writes_the_services_bytes(data_dir: Path, tmp_path: Path):
+    from feeds.build.tree import build as build_site
+
+    _large_listing(data_dir)
+    out = tmp_path / "out"
+    report = build_site(data_dir, out, BASE, cache_dir=tmp_path / "cache")
+    files = tree(out)
+    assert report.rendered > 2000 and report.files == report.written == len(files)
+    client = create_app({"DATA_DIR": str(data_dir), "BASE_URL": BASE, "RELOAD_INTERVAL": 0}).test_client()
+    for name, body in files.items():
+        if name == "404.html":
+            continue
+        path = "/" + name.removesuffix("index.html")
+        path = path.rstrip("/") if path != "/" else path
+        assert client.get(path).data == body, name
+
+
+def test_a_large_build_whose_writes_fail_leaves_the_previous_output(data_dir: Path, tmp_path: Path):
+    out = tmp_path / "out"
+    assert build(data_dir, out).exit_code == 0
+    before = tree(out)
+    _large_listing(data_dir)
+    result = _build_in_a_child(data_dir, out, max(len(body) for body in before.values()) // 2)
+    assert result.returncode == 1, result.stderr
+    assert "cannot write the output" in result.stderr and "Traceback" not in result.stderr, result.stderr
+    assert tree(out) == before
+    assert sorted(os.listdir(tmp_path)) == ["data", "out"]

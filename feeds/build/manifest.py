@@ -1,15 +1,20 @@
 """The input-digest manifest of ``feeds build``: what the last build into an OUT wrote.
 
 For each file written, the manifest records the digest of its document's inputs (when the document
-has one: feeds, archives, article pages) and the sha256 of the file's bytes. A rebuild whose document
-has the same input digest links the previous file instead of rendering it, so an unchanged rebuild
-costs links and digests, not rendering.
+has one: feeds, archives, article pages), the sha256 of the file's bytes and, as the build left it in
+OUT, the file's stat fingerprint (size, mtime, ctime, inode). A rebuild whose document has the same
+input digest keeps the previous file instead of rendering it, so an unchanged rebuild costs digests
+and ``lstat`` calls, not rendering.
+
+Any write to a file, a chmod or chown, or a replacement changes its ctime or inode, and ctime cannot
+be set back by a user: a file whose fingerprint is the recorded one holds the bytes this build
+recorded, without reading them.
 
 The manifest lives in the cache directory (not in OUT, which is published), one for each OUT, read
 only when it is a file of this user that nobody else may write (:func:`feeds.files.read_trusted`),
 and with the digest of the code that renders: an upgrade renders everything. A previous file is
-used only when, linked into the staging tree, it is a trusted file holding the recorded bytes
-(:func:`feeds.build.tree.Tree.reuse`); whatever fails that is rendered again.
+kept only when it is a trusted file with the recorded fingerprint (or, linked into a staging tree,
+holds the recorded bytes); whatever fails that is rendered again.
 """
 
 from __future__ import annotations
@@ -17,13 +22,20 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
 from importlib import metadata
 from pathlib import Path
 
 from feeds.files import digest_files, read_trusted, write_atomic
 
-#: (input digest or None, sha256 of the bytes) of one file
-Record = tuple[str | None, str]
+#: (size, mtime_ns, ctime_ns, inode) of a file in OUT
+Fingerprint = tuple[int, int, int, int]
+#: (input digest or None, sha256 of the bytes, fingerprint or None) of one file
+Record = tuple[str | None, str, Fingerprint | None]
+
+
+def fingerprint(info: os.stat_result) -> Fingerprint:
+    return (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino)
 
 
 class Manifest:
@@ -39,10 +51,14 @@ class Manifest:
             saved = json.loads(read_trusted(self.path) or b"{}")
             if saved.get("code") == self.code and isinstance(saved.get("files"), dict):
                 self.previous = {
-                    rel: (inputs, sha)
-                    for rel, (inputs, sha) in saved["files"].items()
+                    rel: (inputs, sha, tuple(stat) if isinstance(stat, list) and len(stat) == 4 else None)
+                    for rel, (inputs, sha, stat) in saved["files"].items()
                     if isinstance(inputs, str | None) and isinstance(sha, str)
                 }
+
+    def has_fingerprints(self) -> bool:
+        """Whether the last build recorded its files as it left them in OUT."""
+        return any(record[2] is not None for record in self.previous.values())
 
     def unchanged(self, rels: list[str], inputs: str) -> dict[str, str] | None:
         """The recorded sha256 of each of ``rels`` when the last build wrote them all from the
@@ -60,11 +76,25 @@ class Manifest:
         record = self.previous.get(rel)
         return record[1] if record else None
 
+    def fingerprint(self, rel: str) -> Fingerprint | None:
+        """The fingerprint that the last build recorded for ``rel`` in OUT."""
+        record = self.previous.get(rel)
+        return record[2] if record else None
+
     def record(self, rel: str, inputs: str | None, sha256: str) -> None:
-        self.files[rel] = (inputs, sha256)
+        self.files[rel] = (inputs, sha256, None)
+
+    def settle(self, stats: dict[str, Fingerprint]) -> None:
+        """The fingerprints of the files as they are in OUT after the build."""
+        for rel, stat in stats.items():
+            record = self.files.get(rel)
+            if record is not None:
+                self.files[rel] = (record[0], record[1], stat)
 
     def save(self) -> None:
         """Written after the swap; a manifest that cannot be written only costs renders."""
+        if self.files == self.previous:
+            return  # as saved
         with contextlib.suppress(OSError):
             self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             data = json.dumps({"code": self.code, "out": str(self.out), "files": self.files})

@@ -1,15 +1,22 @@
 """Write every document of the site as files for static hosting: staging, placing, linking, swap.
 
-The new tree is prepared in a staging directory beside ``OUT`` and swapped in at the end, so a
-failed or interrupted build leaves ``OUT`` as it was. A file whose bytes are unchanged is
-hard-linked from the previous tree rather than rewritten, so its mtime (and a static host's
-Last-Modified and ETag) stays; files no longer produced disappear with the old tree. With a cache
-directory, a document whose inputs are those of the last build is linked without being rendered
-(:mod:`feeds.build.manifest`).
+A first build (into an empty OUT, or one this cache has no manifest of) prepares the whole tree in a
+staging directory beside ``OUT`` and swaps it in at the end, so a failed or interrupted build leaves
+``OUT`` as it was. A file whose bytes are unchanged is hard-linked from the previous tree rather
+than rewritten, so its mtime (and a static host's Last-Modified and ETag) stays; files no longer
+produced disappear with the old tree.
 
-Nothing from the previous tree is published unchecked: a file is linked into the staging tree and
-kept only when, there, it is a regular file of this user that nobody else may write and holds the
-expected bytes (those just rendered, or the sha256 the manifest recorded).
+A rebuild into the OUT of the last build (:mod:`feeds.build.manifest`) changes only what changed:
+a document whose inputs are those of the last build, and whose files in OUT still have the
+fingerprints recorded then, is left alone without being rendered or read. Changed files are written
+into a staging directory beside ``OUT`` and, once every document is done, each is renamed over its
+old version in an order that never shows a link to a missing file: article pages, then archive
+pages, then feeds and feed pages, then the home page and OPML; files no longer produced are deleted
+last. A failure before that leaves OUT as it was; one during it leaves each file old or new.
+
+Nothing from the previous tree is published unchecked: a file is kept only when it is a regular file
+of this user that nobody else may write and holds the expected bytes (those just rendered, the
+sha256 the manifest recorded, or the recorded fingerprint).
 
 Documents are published by a small pool of threads: while one renders (holding the interpreter
 lock), the others wait on the file system, compress or hash, which release it.
@@ -20,17 +27,21 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import ctypes.util
+import dataclasses
 import gc
 import hashlib
+import multiprocessing
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from feeds.build.manifest import Manifest
+from feeds.build.manifest import Fingerprint, Manifest, fingerprint
 from feeds.files import is_trusted
 from feeds.model import Diagnostic
 from feeds.pipeline.index import Site
@@ -43,6 +54,10 @@ _TEXT_SUFFIXES = (".html", ".atom", ".rss", ".json", ".opml", ".css", ".js", ".x
 # Threads that publish documents: file system calls (0.1 to 1 ms each on a virtual disk),
 # compression and hashing release the interpreter lock, rendering does not.
 _THREADS = 4
+# A build that renders this many documents or more does so in processes, one a core (:func:`_pool`),
+# handed this many paths at a time.
+_FORK_AT = 2000
+_CHUNK = 48
 
 
 class BuildError(Exception):
@@ -133,12 +148,18 @@ def _write(
     report = BuildReport(articles=len(site.articles), warnings=[str(d) for d in site.diagnostics])
     out = out.resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.build-", dir=out.parent))
-    tree = Tree(out, staging)
     manifest = Manifest(cache_dir, out) if cache_dir is not None else None
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.build-", dir=out.parent))
+    # In place when the last build into OUT left a manifest with fingerprints; else a whole new tree.
+    tree: Tree | InPlace
+    if manifest is not None and manifest.has_fingerprints() and os.path.isdir(out):
+        tree = InPlace(out, staging, manifest)
+    else:
+        tree = Tree(out, staging)
 
-    def publish(url_path: str) -> Published | None:
-        """One document into the staging tree, linked or rendered (run in the pool)."""
+    def publish(url_path: str, keep_only: bool = False) -> Published | str | None:
+        """One document into the tree, kept, linked or rendered (run in the pool); with
+        ``keep_only``, ``url_path`` back when the document cannot be kept as it is."""
         found = publisher.resolve(url_path)
         if not isinstance(found, Document):
             return None
@@ -148,19 +169,40 @@ def _write(
         recorded = manifest.unchanged(rels, inputs) if inputs is not None else None
         if recorded is not None and tree.reuse(recorded):
             return Published(None, inputs, False, [(name, False, sha256) for name, sha256 in recorded.items()])
+        if keep_only:
+            return url_path
         feed = url_path if found.kind == "feed" else None
         return Published(feed, inputs, True, _place(tree, manifest, rel, found.render(), len(rels) > 1))
 
     paths = [p for p in publisher.paths() if _wanted(p, formats, feeds_only)]
-    pool = ThreadPoolExecutor(max_workers=_THREADS)
+    pool = _pool(publish, len(paths) if isinstance(tree, Tree) else 0)
+
+    def published() -> Iterator[Published | str | None]:
+        later = paths
+        if isinstance(tree, InPlace):
+            # Keeping a file costs a digest and an lstat: in this thread, without a pool's locking.
+            later = []
+            for path in paths:
+                done = publish(path, keep_only=True)
+                if isinstance(done, str):
+                    later.append(done)
+                else:
+                    yield done
+        if isinstance(pool, ProcessPoolExecutor):
+            # Chunks of neighbouring paths: the formats of one page, which share their entries.
+            yield from pool.map(_in_child, later, chunksize=_CHUNK)
+        else:
+            yield from pool.map(publish, later)
+
     try:
         try:
-            for number, done in enumerate(pool.map(publish, paths), start=1):
+            for number, done in enumerate(published(), start=1):
                 if progress is not None:
                     progress(number, len(paths))
-                if done is None:
+                if not isinstance(done, Published):
                     continue
                 report.rendered += done.rendered
+                tree.files.update(rel for rel, _, _ in done.files)  # placed in a child process too
                 for rel, written, sha256 in done.files:
                     report.files += 1
                     report.written += written
@@ -171,24 +213,72 @@ def _write(
                     report.changed_feeds.append(done.feed)
         finally:
             pool.shutdown(cancel_futures=True)  # nothing writes into the staging tree after this
+            _forked.clear()
         if not feeds_only:
-            written = tree.place("404.html", publisher.not_found("There is no page here."))
+            written = _not_found(tree, manifest, publisher, site)
             report.files += 1
             report.written += written
             report.unchanged += not written
-        os.chmod(staging, 0o755)
-        previous = swap(staging, out)
+        if isinstance(tree, InPlace):
+            report.removed = tree.commit()
+            shutil.rmtree(staging, ignore_errors=True)
+        else:
+            os.chmod(staging, 0o755)
+            previous = swap(staging, out)
     except BaseException as exc:
         shutil.rmtree(staging, ignore_errors=True)
+        if isinstance(exc, BrokenProcessPool):
+            raise BuildError(f"a rendering process ended before its work was done; {out} is unchanged") from exc
         if isinstance(exc, OSError):
+            state = "each file is either as it was or as built" if tree.committing else "is unchanged"
             raise BuildError(
-                f"cannot write the output: {exc.strerror or exc} ({exc.filename or out}); {out} is unchanged"
+                f"cannot write the output: {exc.strerror or exc} ({exc.filename or out}); {out} {state}"
             ) from exc
         raise
-    report.removed = _clear(previous, tree.files) if previous is not None else 0
+    if isinstance(tree, Tree) and previous is not None:
+        report.removed = _clear(previous, tree.files)
     if manifest is not None:
+        manifest.settle(tree.fingerprints())
         manifest.save()
     return report
+
+
+#: What a child process of :func:`_pool` publishes with: the parent's ``publish``, inherited by fork.
+_forked: list[Callable[[str], Published | str | None]] = []
+
+
+def _in_child(url_path: str) -> Published | str | None:
+    return _forked[0](url_path)
+
+
+def _pool(publish: Callable[[str], Published | str | None], renders: int) -> Executor:
+    """Threads; or, for a build that renders every document of a large site on a machine of
+    several cores, processes forked from this one (sharing the loaded site) that render and write
+    on every core, each returning only what it placed."""
+    cores = os.cpu_count() or 1
+    # Forking copies no other thread, and a lock one of them holds would stay held in the child.
+    alone = threading.active_count() == 1
+    if renders < _FORK_AT or cores < 2 or not alone or "fork" not in multiprocessing.get_all_start_methods():
+        return ThreadPoolExecutor(max_workers=_THREADS)
+    _forked[:] = [publish]
+    return ProcessPoolExecutor(max_workers=cores, mp_context=multiprocessing.get_context("fork"))
+
+
+def _not_found(tree: Tree | InPlace, manifest: Manifest | None, publisher: Publisher, site: Site) -> bool:
+    """The 404 page, kept when its inputs (the site's settings, the base URL and the overall feed's
+    title) are the last build's: rendering it would load Jinja for one page. True if written."""
+    message = "There is no page here."
+    everything = dataclasses.replace(site.feeds["all"], articles=())
+    parts = repr((message, site.meta, publisher.urls, everything)).encode("utf-8", "surrogatepass")
+    inputs = hashlib.sha256(parts).hexdigest()
+    recorded = manifest.unchanged(["404.html"], inputs) if manifest is not None else None
+    if recorded is not None and tree.reuse(recorded):
+        manifest.record("404.html", inputs, recorded["404.html"])
+        return False
+    body = publisher.not_found(message)
+    if manifest is not None:
+        manifest.record("404.html", inputs, hashlib.sha256(body).hexdigest())
+    return tree.place("404.html", body)
 
 
 def _compressed(rel: str, precompress: bool) -> bool:
@@ -239,11 +329,22 @@ class Tree:
     """The new tree (``staging``), written beside the previous one (``out``) by relative path.
     Paths are strings: on tens of thousands of files, pathlib costs more than the system calls."""
 
+    committing = False  # the swap is one step: OUT is old or new
+
     def __init__(self, out: Path, staging: Path) -> None:
         self.old, self.new = str(out), str(staging)
         self._had_old = os.path.isdir(self.old)  # a first build compares with nothing
         self._dirs: set[str] = {""}  # directories made in the new tree
         self.files: set[str] = set()
+
+    def fingerprints(self) -> dict[str, Fingerprint]:
+        """Each file's fingerprint in OUT, taken after the swap and the old tree's deletion (a hard
+        link's count, and so its ctime, changes with both)."""
+        found = {}
+        for rel in self.files:
+            with contextlib.suppress(OSError):
+                found[rel] = fingerprint(os.lstat(os.path.join(self.old, rel)))
+        return found
 
     def _add(self, rel: str) -> str:
         folder = os.path.dirname(rel)
@@ -299,6 +400,132 @@ class Tree:
                 return False
             linked.append(rel)
         return True
+
+
+class InPlace:
+    """Changes to OUT, written into ``staging`` and renamed over OUT's files by :meth:`commit`."""
+
+    def __init__(self, out: Path, staging: Path, manifest: Manifest) -> None:
+        self.old, self.new = str(out), str(staging)
+        self.manifest = manifest
+        self._dirs: set[str] = {""}  # directories made in the staging tree
+        self.files: set[str] = set()
+        self._kept: dict[str, Fingerprint] = {}
+        self._pending: list[str] = []  # written into staging, to be renamed into OUT
+        self.committing = False
+
+    def _kept_as_is(self, rel: str) -> os.stat_result | None:
+        """OUT's ``rel`` when it is a trusted regular file."""
+        try:
+            info = os.lstat(os.path.join(self.old, rel))
+        except OSError:
+            return None
+        return info if is_trusted(info) else None
+
+    def reuse(self, recorded: dict[str, str]) -> bool:
+        """Keep OUT's files of ``recorded`` if each is trusted and has the fingerprint the last build
+        recorded (so holds the bytes it recorded); if one does not, none is kept."""
+        found = {}
+        for rel in recorded:
+            info = self._kept_as_is(rel)
+            stamp = self.manifest.fingerprint(rel)
+            if info is None or stamp is None or fingerprint(info) != stamp:
+                return False
+            found[rel] = stamp
+        self._kept.update(found)
+        self.files.update(found)
+        return True
+
+    def place(self, rel: str, data: bytes) -> bool:
+        """Keep OUT's file when it holds ``data``, else write ``data`` into staging; True if written."""
+        self.files.add(rel)
+        info = self._kept_as_is(rel)
+        if info is not None and info.st_size == len(data):
+            with contextlib.suppress(OSError):
+                fd = os.open(os.path.join(self.old, rel), os.O_RDONLY | os.O_NOFOLLOW)
+                with os.fdopen(fd, "rb") as handle:
+                    if is_trusted(os.fstat(handle.fileno())) and handle.read() == data:
+                        self._kept[rel] = fingerprint(info)
+                        return False
+        folder = os.path.dirname(rel)
+        if folder not in self._dirs:
+            os.makedirs(os.path.join(self.new, folder), exist_ok=True)
+            self._dirs.add(folder)
+        fd = os.open(os.path.join(self.new, rel), os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        self._pending.append(rel)
+        return True
+
+    def commit(self) -> int:
+        """Rename each written file over OUT's, linked pages first (:func:`_rank`), then delete OUT's
+        files that this build did not produce; returns how many were deleted."""
+        self.committing = True
+        made: set[str] = {""}
+        for rel in sorted(self._pending, key=_rank):
+            folder = os.path.dirname(rel)
+            if folder not in made:
+                target = os.path.join(self.old, folder)
+                if os.path.lexists(target) and not os.path.isdir(target):
+                    os.unlink(target)  # a file where a directory must be
+                os.makedirs(target, exist_ok=True)
+                made.add(folder)
+            target = os.path.join(self.old, rel)
+            if os.path.isdir(target) and not os.path.islink(target):
+                shutil.rmtree(target)  # a directory where a file must be
+            os.rename(os.path.join(self.new, rel), target)
+        return _prune(self.old, self.files)
+
+    def fingerprints(self) -> dict[str, Fingerprint]:
+        found = dict(self._kept)
+        for rel in self._pending:
+            with contextlib.suppress(OSError):
+                found[rel] = fingerprint(os.lstat(os.path.join(self.old, rel)))
+        return found
+
+
+def _rank(rel: str) -> tuple[int, str]:
+    """Where a file comes in the commit: what is linked to before what links to it."""
+    if rel.startswith("articles/"):
+        return 0, rel
+    if rel.startswith("feeds/archive/"):
+        return 1, rel
+    if rel.startswith(("feeds/", "countries/", "topics/")):
+        return 2, rel
+    if rel.startswith(("index.html", "feeds.opml")):
+        return 4, rel
+    return 3, rel
+
+
+def _prune(root: str, kept: set[str]) -> int:
+    """Delete the files under ``root`` that are not in ``kept``, and directories left empty."""
+    removed = 0
+
+    def prune(folder: str, prefix: str) -> bool:
+        """True when ``folder`` is left empty."""
+        nonlocal removed
+        try:
+            with os.scandir(folder) as found:
+                entries = list(found)
+        except OSError:
+            return False
+        left = len(entries)
+        for entry in entries:
+            rel = prefix + entry.name
+            if entry.is_dir(follow_symlinks=False):
+                if prune(entry.path, rel + "/"):
+                    with contextlib.suppress(OSError):
+                        os.rmdir(entry.path)
+                        left -= 1
+            elif rel not in kept:
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
+                    removed += 1
+                    left -= 1
+        return left == 0
+
+    prune(root, "")
+    return removed
 
 
 def _clear(previous: str, kept: set[str]) -> int:
