@@ -34,10 +34,8 @@ import multiprocessing
 import os
 import shutil
 import tempfile
-import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -227,8 +225,6 @@ def _write(
             previous = swap(staging, out)
     except BaseException as exc:
         shutil.rmtree(staging, ignore_errors=True)
-        if isinstance(exc, BrokenProcessPool):
-            raise BuildError(f"a rendering process ended before its work was done; {out} is unchanged") from exc
         if isinstance(exc, OSError):
             state = "each file is either as it was or as built" if tree.committing else "is unchanged"
             raise BuildError(
@@ -256,9 +252,7 @@ def _pool(publish: Callable[[str], Published | str | None], renders: int) -> Exe
     several cores, processes forked from this one (sharing the loaded site) that render and write
     on every core, each returning only what it placed."""
     cores = os.cpu_count() or 1
-    # Forking copies no other thread, and a lock one of them holds would stay held in the child.
-    alone = threading.active_count() == 1
-    if renders < _FORK_AT or cores < 2 or not alone or "fork" not in multiprocessing.get_all_start_methods():
+    if renders < _FORK_AT or cores < 2 or "fork" not in multiprocessing.get_all_start_methods():
         return ThreadPoolExecutor(max_workers=_THREADS)
     _forked[:] = [publish]
     return ProcessPoolExecutor(max_workers=cores, mp_context=multiprocessing.get_context("fork"))
