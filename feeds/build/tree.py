@@ -30,12 +30,11 @@ import ctypes.util
 import dataclasses
 import gc
 import hashlib
-import multiprocessing
 import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -52,10 +51,6 @@ _TEXT_SUFFIXES = (".html", ".atom", ".rss", ".json", ".opml", ".css", ".js", ".x
 # Threads that publish documents: file system calls (0.1 to 1 ms each on a virtual disk),
 # compression and hashing release the interpreter lock, rendering does not.
 _THREADS = 4
-# A build that renders this many documents or more does so in processes, one a core (:func:`_pool`),
-# handed this many paths at a time.
-_FORK_AT = 2000
-_CHUNK = 48
 
 
 class BuildError(Exception):
@@ -173,7 +168,7 @@ def _write(
         return Published(feed, inputs, True, _place(tree, manifest, rel, found.render(), len(rels) > 1))
 
     paths = [p for p in publisher.paths() if _wanted(p, formats, feeds_only)]
-    pool = _pool(publish, len(paths) if isinstance(tree, Tree) else 0)
+    pool = ThreadPoolExecutor(max_workers=_THREADS)
 
     def published() -> Iterator[Published | str | None]:
         later = paths
@@ -186,11 +181,7 @@ def _write(
                     later.append(done)
                 else:
                     yield done
-        if isinstance(pool, ProcessPoolExecutor):
-            # Chunks of neighbouring paths: the formats of one page, which share their entries.
-            yield from pool.map(_in_child, later, chunksize=_CHUNK)
-        else:
-            yield from pool.map(publish, later)
+        yield from pool.map(publish, later)
 
     try:
         try:
@@ -200,7 +191,6 @@ def _write(
                 if not isinstance(done, Published):
                     continue
                 report.rendered += done.rendered
-                tree.files.update(rel for rel, _, _ in done.files)  # placed in a child process too
                 for rel, written, sha256 in done.files:
                     report.files += 1
                     report.written += written
@@ -211,7 +201,6 @@ def _write(
                     report.changed_feeds.append(done.feed)
         finally:
             pool.shutdown(cancel_futures=True)  # nothing writes into the staging tree after this
-            _forked.clear()
         if not feeds_only:
             written = _not_found(tree, manifest, publisher, site)
             report.files += 1
@@ -237,25 +226,6 @@ def _write(
         manifest.settle(tree.fingerprints())
         manifest.save()
     return report
-
-
-#: What a child process of :func:`_pool` publishes with: the parent's ``publish``, inherited by fork.
-_forked: list[Callable[[str], Published | str | None]] = []
-
-
-def _in_child(url_path: str) -> Published | str | None:
-    return _forked[0](url_path)
-
-
-def _pool(publish: Callable[[str], Published | str | None], renders: int) -> Executor:
-    """Threads; or, for a build that renders every document of a large site on a machine of
-    several cores, processes forked from this one (sharing the loaded site) that render and write
-    on every core, each returning only what it placed."""
-    cores = os.cpu_count() or 1
-    if renders < _FORK_AT or cores < 2 or "fork" not in multiprocessing.get_all_start_methods():
-        return ThreadPoolExecutor(max_workers=_THREADS)
-    _forked[:] = [publish]
-    return ProcessPoolExecutor(max_workers=cores, mp_context=multiprocessing.get_context("fork"))
 
 
 def _not_found(tree: Tree | InPlace, manifest: Manifest | None, publisher: Publisher, site: Site) -> bool:
