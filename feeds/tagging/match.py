@@ -79,6 +79,7 @@ class Settings:
     passing_before: frozenset[str] = frozenset()  # [passing] before: folded lower-case phrases
     passing_after: frozenset[str] = frozenset()  # [passing] after: the word after the name
     passing_hyphenated: frozenset[str] = frozenset()  # [passing] hyphenated: words after "X-"
+    passing_abroad: frozenset[str] = frozenset()  # [passing] abroad: people after a demonym
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +149,7 @@ class CountryRule:
     caps_ambiguous: bool = False
     contextual: Contextual | None = None
     surname: str = ""  # a leader's full name: the last word, which alone then means the person here
+    demonym: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,9 +216,11 @@ class Tagger:
         self._passing_before = settings.passing_before
         self._passing_after = settings.passing_after
         self._passing_hyphenated = settings.passing_hyphenated
+        self._passing_abroad = settings.passing_abroad
         self._passing_words = (
             frozenset(phrase.split(" ")[0] for phrase in settings.passing_before | settings.passing_after)
             | settings.passing_hyphenated
+            | settings.passing_abroad
         )
         self._topic_order = {topic.slug: index for index, topic in enumerate(topics)}
         self._cache: dict[str, tuple[Word, ...]] = {}
@@ -341,6 +345,8 @@ class Tagger:
             topics = self.model.combine(topics, head, list(chain.from_iterable(map(get, article.summary))))
         if len(topics) > 1:
             topics.sort(key=self._topic_order.__getitem__)
+        if article.abroad and not countries:  # nationals abroad are the story when it names no other place
+            countries.extend(article.abroad)
         unique = tuple(dict.fromkeys(countries)) if len(countries) > 1 else tuple(countries)
         return Tags(unique, tuple(topics), tuple(hits), weak, minimum)
 
@@ -470,6 +476,14 @@ class Tagger:
             hits.append(("country", code, text, field, _SURNAME_RULE, False))
             return
         passing = self._passing(field, at, size, article)
+        if passing and passing[0] != "+":
+            article.passing_end = (field, article.locate(field, at)[1] + size)
+        if passing and passing[0] == "+":  # "Kenyan workers": counted only if no other country is named
+            if rule.demonym:
+                article.abroad.append(code)
+                hits.append(("country", code, text, field, f'{_PASSING_RULE}: "{passing[1:]}" (abroad)', False))
+                return
+            passing = ""
         if passing:
             hits.append(("country", code, text, field, f'{_PASSING_RULE}: "{passing}"', False))
             return
@@ -494,6 +508,15 @@ class Tagger:
         after = index + size
         if after < len(words):
             following = words[after][0]
+            if field == "summary" and self._passing_abroad:  # in the title they are the story
+                # "Kenyan workers", "Kenyan and Nepali workers", "Chinese migrant workers"
+                ahead = [word[0] for word in words[after : after + 3]]
+                if ahead[0] in self._passing_abroad or (
+                    len(ahead) > 1 and ahead[1] in self._passing_abroad and ahead[0] != "and"
+                ):
+                    return "+" + " ".join(ahead[:2])
+                if ahead[0] in ("and", "or") and len(ahead) == 3 and ahead[2] in self._passing_abroad:
+                    return "+" + " ".join(ahead)
             if words[after - 1][3] == "-" and following in self._passing_hyphenated:
                 return "-" + following
             if words[after - 1][3] == " ":
@@ -501,6 +524,8 @@ class Tagger:
                 for phrase in (following, pair):
                     if phrase in self._passing_after:
                         return phrase
+        if index and words[index - 1][0] in ("and", "or") and article.passing_end == (field, index - 1):
+            return "and"  # the next of a list: "the border with Mali and Burkina Faso"
         before = self._passing_before
         for length in (1, 2, 3):
             if index - length < 0:
@@ -544,7 +569,18 @@ class Tagger:
 class _Article:
     """Per-article state shared by the rules; the word lists are built only when a rule asks."""
 
-    __slots__ = ("tagger", "title", "summary", "_words", "_lows", "_joined", "_title_case", "people")
+    __slots__ = (
+        "tagger",
+        "title",
+        "summary",
+        "_words",
+        "_lows",
+        "_joined",
+        "_title_case",
+        "people",
+        "abroad",
+        "passing_end",
+    )
 
     def __init__(self, tagger: Tagger, title: list[str], summary: list[str]) -> None:
         self.tagger = tagger
@@ -555,6 +591,8 @@ class _Article:
         self._joined = ""
         self._title_case: dict[str, bool] | None = None
         self.people: set[str] = set()  # surnames of the leaders named in full so far ("montenegro")
+        self.passing_end: tuple[str, int] = ("", -1)  # (field, the word after) of the last passing mention
+        self.abroad: list[str] = []  # demonyms of people abroad ("Kenyan workers"): kept only if alone
 
     def words(self, field: str) -> tuple[list[Word], list[int]]:
         """The words of a field and, per white-space token, the index of its first word."""
@@ -617,8 +655,10 @@ def _case_ok(words: list[Word], checks: tuple[tuple[int, int, str], ...]) -> boo
             if words[offset][2] != form:
                 return False
             continue
+        if how == 3 and not words[offset][2].isascii():
+            return False
         text = words[offset][1]
-        if how:
+        if how == 1:
             if text != form:
                 return False
         elif not text[:1].isupper() or (1 < len(text) <= 3 and text.isupper() and not form.isupper()):
