@@ -220,7 +220,6 @@ class Tagger:
         self._passing_words = (
             frozenset(phrase.split(" ")[0] for phrase in settings.passing_before | settings.passing_after)
             | settings.passing_hyphenated
-            | settings.passing_abroad
         )
         self._topic_order = {topic.slug: index for index, topic in enumerate(topics)}
         self._cache: dict[str, tuple[Word, ...]] = {}
@@ -475,7 +474,7 @@ class Tagger:
         if size == 1 and article.people and text.lower() in article.people:
             hits.append(("country", code, text, field, _SURNAME_RULE, False))
             return
-        passing = self._passing(field, at, size, article)
+        passing = self._passing(field, at, size, article, rule.demonym)
         if passing and passing[0] != "+":
             article.passing_end = (field, article.locate(field, at)[1] + size)
         if passing and passing[0] == "+":  # "Kenyan workers": counted only if no other country is named
@@ -498,17 +497,26 @@ class Tagger:
         countries.append(code)
         hits.append(("country", code, text, field, source, True))
 
-    def _passing(self, field: str, at: tuple[int, int], size: int, article: _Article) -> str:
+    def _passing(self, field: str, at: tuple[int, int], size: int, article: _Article, demonym: bool = False) -> str:
         """The words next to a country's name that make it a passing mention ("border with", "-owned"),
-        or ""."""
-        raws = article.title if field == "title" else article.summary
-        if self._passing_words.isdisjoint(chain.from_iterable(map(self._low_words, raws))):
+        or "" (or "+" and the words for people abroad, see ``abroad`` in tagging.toml)."""
+        kinds = article.passing_kinds.get(field)
+        if kinds is None:
+            raws = article.title if field == "title" else article.summary
+            lows = frozenset(chain.from_iterable(map(self._low_words, raws)))
+            kinds = (
+                not self._passing_words.isdisjoint(lows),
+                field == "summary" and not self._passing_abroad.isdisjoint(lows),  # in the title: the story
+            )
+            article.passing_kinds[field] = kinds
+        abroad = demonym and kinds[1]
+        if not kinds[0] and not abroad:
             return ""  # none of the words that may start a passing mention: most articles
         words, index = article.locate(field, at)
         after = index + size
         if after < len(words):
             following = words[after][0]
-            if field == "summary" and self._passing_abroad:  # in the title they are the story
+            if abroad:
                 # "Kenyan workers", "Kenyan and Nepali workers", "Chinese migrant workers"
                 ahead = [word[0] for word in words[after : after + 3]]
                 if ahead[0] in self._passing_abroad or (
@@ -580,6 +588,7 @@ class _Article:
         "people",
         "abroad",
         "passing_end",
+        "passing_kinds",
     )
 
     def __init__(self, tagger: Tagger, title: list[str], summary: list[str]) -> None:
@@ -592,6 +601,7 @@ class _Article:
         self._title_case: dict[str, bool] | None = None
         self.people: set[str] = set()  # surnames of the leaders named in full so far ("montenegro")
         self.passing_end: tuple[str, int] = ("", -1)  # (field, the word after) of the last passing mention
+        self.passing_kinds: dict[str, tuple[bool, bool]] = {}  # per field: passing words, people-abroad words
         self.abroad: list[str] = []  # demonyms of people abroad ("Kenyan workers"): kept only if alone
 
     def words(self, field: str) -> tuple[list[Word], list[int]]:
