@@ -263,6 +263,7 @@ class _Builder:
                 contextual=contextual.get(key, (None, None))[1],
                 surname=key.rsplit(" ", 1)[-1] if alias.field == "leaders" and " " in key else "",
                 demonym=alias.field == "demonyms",
+                fallback=alias.field == "employers",
             )
             self.add_country(alias.path, alias.text, rule, exact_all=alias.field == "abbreviations")
         for key, (alias, context) in contextual.items():  # contextual aliases not listed anywhere else

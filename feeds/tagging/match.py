@@ -150,6 +150,7 @@ class CountryRule:
     contextual: Contextual | None = None
     surname: str = ""  # a leader's full name: the last word, which alone then means the person here
     demonym: bool = False
+    fallback: bool = False  # an employer or a plant: the country only when the article names no other
 
 
 @dataclass(frozen=True, slots=True)
@@ -344,7 +345,7 @@ class Tagger:
             topics = self.model.combine(topics, head, list(chain.from_iterable(map(get, article.summary))))
         if len(topics) > 1:
             topics.sort(key=self._topic_order.__getitem__)
-        if article.abroad and not countries:  # nationals abroad are the story when it names no other place
+        if article.abroad and not countries:  # people abroad, employers: the story's place if none other
             countries.extend(article.abroad)
         unique = tuple(dict.fromkeys(countries)) if len(countries) > 1 else tuple(countries)
         return Tags(unique, tuple(topics), tuple(hits), weak, minimum)
@@ -474,6 +475,10 @@ class Tagger:
         if size == 1 and article.people and text.lower() in article.people:
             hits.append(("country", code, text, field, _SURNAME_RULE, False))
             return
+        if rule.fallback:
+            article.abroad.append(code)
+            hits.append(("country", code, text, field, f"{source} (only if no other country)", False))
+            return
         passing = self._passing(field, at, size, article, rule.demonym)
         if passing and passing[0] != "+":
             article.passing_end = (field, article.locate(field, at)[1] + size)
@@ -527,7 +532,7 @@ class Tagger:
                     return "+" + " ".join(ahead)
             if words[after - 1][3] == "-" and following in self._passing_hyphenated:
                 return "-" + following
-            if words[after - 1][3] == " ":
+            if words[after - 1][3][-1:] == " ":  # also "Trump's tariffs"
                 pair = following + " " + words[after + 1][0] if after + 1 < len(words) else following
                 for phrase in (following, pair):
                     if phrase in self._passing_after:
@@ -602,7 +607,7 @@ class _Article:
         self.people: set[str] = set()  # surnames of the leaders named in full so far ("montenegro")
         self.passing_end: tuple[str, int] = ("", -1)  # (field, the word after) of the last passing mention
         self.passing_kinds: dict[str, tuple[bool, bool]] = {}  # per field: passing words, people-abroad words
-        self.abroad: list[str] = []  # demonyms of people abroad ("Kenyan workers"): kept only if alone
+        self.abroad: list[str] = []  # people abroad ("Kenyan workers"), employers: kept only if alone
 
     def words(self, field: str) -> tuple[list[Word], list[int]]:
         """The words of a field and, per white-space token, the index of its first word."""
