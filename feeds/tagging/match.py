@@ -80,6 +80,7 @@ class Settings:
     passing_after: frozenset[str] = frozenset()  # [passing] after: the word after the name
     passing_hyphenated: frozenset[str] = frozenset()  # [passing] hyphenated: words after "X-"
     passing_abroad: frozenset[str] = frozenset()  # [passing] abroad: people after a demonym
+    passing_alone: frozenset[str] = frozenset()  # [passing] alone: the word after, counted only alone
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,14 +219,19 @@ class Tagger:
         self._passing_after = settings.passing_after
         self._passing_hyphenated = settings.passing_hyphenated
         self._passing_abroad = settings.passing_abroad
+        self._passing_alone = settings.passing_alone
         self._passing_words = (
-            frozenset(phrase.split(" ")[0] for phrase in settings.passing_before | settings.passing_after)
+            frozenset(
+                phrase.split(" ")[0]
+                for phrase in settings.passing_before | settings.passing_after | settings.passing_alone
+            )
             | settings.passing_hyphenated
         )
         self._topic_order = {topic.slug: index for index, topic in enumerate(topics)}
         self._cache: dict[str, tuple[Word, ...]] = {}
         self._lows: dict[str, tuple[str, ...]] = {}  # the same tokens' lower-case words, for the model
         self._cold: set[str] = set()  # white-space tokens without any known first word
+        self._token_flags: dict[str, int] = {}  # white-space token: its passing-mention words (see _passing)
         # The others: (position in the token, word, entry of the word alone, words that may follow it,
         # plain topic hits) for each word that starts a phrase.
         self._plans: dict[str, tuple[_Step, ...]] = {}
@@ -279,6 +285,7 @@ class Tagger:
             self._lows.clear()
             self._cold.clear()
             self._plans.clear()
+            self._token_flags.clear()
         return text.split()
 
     def _flatten(self, raws: list[str]) -> list[Word]:
@@ -482,12 +489,10 @@ class Tagger:
         passing = self._passing(field, at, size, article, rule.demonym)
         if passing and passing[0] != "+":
             article.passing_end = (field, article.locate(field, at)[1] + size)
-        if passing and passing[0] == "+":  # "Kenyan workers": counted only if no other country is named
-            if rule.demonym:
-                article.abroad.append(code)
-                hits.append(("country", code, text, field, f'{_PASSING_RULE}: "{passing[1:]}" (abroad)', False))
-                return
-            passing = ""
+        if passing and passing[0] == "+":  # "Kenyan workers", "the Gaza war": only if no other country
+            article.abroad.append(code)
+            hits.append(("country", code, text, field, f'{_PASSING_RULE}: "{passing[1:]}" (unless alone)', False))
+            return
         if passing:
             hits.append(("country", code, text, field, f'{_PASSING_RULE}: "{passing}"', False))
             return
@@ -504,15 +509,19 @@ class Tagger:
 
     def _passing(self, field: str, at: tuple[int, int], size: int, article: _Article, demonym: bool = False) -> str:
         """The words next to a country's name that make it a passing mention ("border with", "-owned"),
-        or "" (or "+" and the words for people abroad, see ``abroad`` in tagging.toml)."""
+        or "" (or "+" and the words of a mention that counts only alone: ``abroad``, ``alone``)."""
         kinds = article.passing_kinds.get(field)
         if kinds is None:
-            raws = article.title if field == "title" else article.summary
-            lows = frozenset(chain.from_iterable(map(self._low_words, raws)))
-            kinds = (
-                not self._passing_words.isdisjoint(lows),
-                field == "summary" and not self._passing_abroad.isdisjoint(lows),  # in the title: the story
-            )
+            flags = 0  # per token, cached: 1 a word that may start a passing mention, 2 people abroad
+            get = self._token_flags.get
+            for raw in article.title if field == "title" else article.summary:
+                flag = get(raw)
+                if flag is None:
+                    lows = self._low_words(raw)
+                    flag = (not self._passing_words.isdisjoint(lows)) | 2 * (not self._passing_abroad.isdisjoint(lows))
+                    self._token_flags[raw] = flag
+                flags |= flag
+            kinds = (bool(flags & 1), field == "summary" and bool(flags & 2))  # in the title, people are the story
             article.passing_kinds[field] = kinds
         abroad = demonym and kinds[1]
         if not kinds[0] and not abroad:
@@ -537,6 +546,8 @@ class Tagger:
                 for phrase in (following, pair):
                     if phrase in self._passing_after:
                         return phrase
+                    if phrase in self._passing_alone:
+                        return "+" + phrase
         if index and words[index - 1][0] in ("and", "or") and article.passing_end == (field, index - 1):
             return "and"  # the next of a list: "the border with Mali and Burkina Faso"
         before = self._passing_before
