@@ -675,7 +675,7 @@ class _Article:
 def _case_ok(words: list[Word], checks: tuple[tuple[int, int, str], ...]) -> bool:
     """Per check (word, how, form): 2, the word as written, accents included ("Støre" is not "Store");
     1, exact (an acronym); 0, capitalised, but a short all-caps word ("GAO", "RIF") is an acronym, not a
-    shouted name ("Gao", "Rif")."""
+    shouted name ("Gao", "Rif"); 3, as 0 and without accents ("German", not "Germán")."""
     for offset, how, form in checks:
         if how == 2:
             if words[offset][2] != form:
