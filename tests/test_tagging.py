@@ -667,6 +667,8 @@ def test_train_learns_from_the_corpus_and_the_editors_corrections(data_dir: Path
         ("Canada: Carney wins", "The Liberals campaigned against Trump's tariffs.", ("CA",)),
         ("Athletes win medals", "Eritrean runners won at the world championships in Tokyo.", ("ER",)),
         ("Algeria jails a novelist", "The case has strained ties with Paris.", ("DZ",)),
+        ("Niger expels a French uranium firm", "The junta revoked the licence.", ("NE",)),
+        ("Lisbon rents soar", "Digital nomads from Berlin push up rents.", ("PT",)),
     ],
 )
 def test_passing_mentions_do_not_tag(tagger: Tagger, title: str, summary: str, expected: tuple[str, ...]) -> None:

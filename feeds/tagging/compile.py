@@ -139,7 +139,7 @@ class Rules:
             ("person_names", ("aliases", "given_names", "surnames", "common_words")),
             ("all_caps", ("ambiguous_abbreviations",)),
             ("topics", ("month_words", "month_markers")),
-            ("passing", ("before", "after", "hyphenated", "abroad", "alone")),
+            ("passing", ("before", "after", "hyphenated", "abroad", "alone", "companies")),
         ):
             table = _table(path, data, section)
             for key in keys:
@@ -186,6 +186,7 @@ class Rules:
             passing_after=frozenset(" ".join(tokens(phrase)) for phrase in self.lists.get("passing.after", [])),
             passing_hyphenated=self.words("passing.hyphenated"),
             passing_abroad=self.words("passing.abroad"),
+            passing_companies=self.words("passing.companies"),
             passing_alone=frozenset(" ".join(tokens(phrase)) for phrase in self.lists.get("passing.alone", [])),
         )
 

@@ -81,6 +81,7 @@ class Settings:
     passing_hyphenated: frozenset[str] = frozenset()  # [passing] hyphenated: words after "X-"
     passing_abroad: frozenset[str] = frozenset()  # [passing] abroad: people after a demonym
     passing_alone: frozenset[str] = frozenset()  # [passing] alone: the word after, counted only alone
+    passing_companies: frozenset[str] = frozenset()  # [passing] companies: also one word after
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,6 +221,7 @@ class Tagger:
         self._passing_hyphenated = settings.passing_hyphenated
         self._passing_abroad = settings.passing_abroad
         self._passing_alone = settings.passing_alone
+        self._passing_companies = settings.passing_companies
         self._passing_words = (
             frozenset(
                 phrase.split(" ")[0]
@@ -542,12 +544,15 @@ class Tagger:
             if words[after - 1][3] == "-" and following in self._passing_hyphenated:
                 return "-" + following
             if words[after - 1][3][-1:] == " ":  # also "Trump's tariffs"
-                pair = following + " " + words[after + 1][0] if after + 1 < len(words) else following
+                second = words[after + 1][0] if after + 1 < len(words) else ""
+                pair = following + " " + second if second else following
                 for phrase in (following, pair):
                     if phrase in self._passing_after:
                         return phrase
                     if phrase in self._passing_alone:
                         return "+" + phrase
+                if second in self._passing_companies:  # one word between: "a French uranium firm"
+                    return pair
         if index and words[index - 1][0] in ("and", "or") and article.passing_end == (field, index - 1):
             return "and"  # the next of a list: "the border with Mali and Burkina Faso"
         before = self._passing_before
