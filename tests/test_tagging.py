@@ -466,7 +466,7 @@ def test_a_data_directory_extends_the_shipped_tables(tmp_path: Path) -> None:
         '[farming]\nname = "Farming"\ndescription = "Farmers and the land."\nterms = ["farmer*", "harvest*"]\n'
     )
     (tmp_path / "tagging.toml").write_text('[stop_phrases]\nmine = ["Gotham City"]\n')
-    tagger = compile_tables(tmp_path, DATA)
+    tagger = compile_tables(tmp_path, DATA, model=False)  # the tables' part (the model knows no farming)
     slugs = [topic.slug for topic in tagger.topics]
     assert "covid" not in slugs and slugs[-1] == "farming" and "strikes" in slugs and len(slugs) == 15
     tags = tagger.tag("Gotham farmers downed spanners", "")
@@ -538,8 +538,8 @@ def test_labelled_set_is_well_formed(tagger: Tagger, part: str, size: int) -> No
 
 
 # What the rules and the model reach (README "Countries and topics"). The test part is only measured;
-# issue 20 asks for countries 0.99 and topics 0.88 on it, which is not reached yet.
-THRESHOLDS = {"dev": (0.965, 0.88), "test": (0.935, 0.82)}
+# issue 20 asks for countries 0.99 and topics 0.88 on it, which is not reached yet (0.958 and 0.863).
+THRESHOLDS = {"dev": (0.975, 0.895), "test": (0.95, 0.855)}
 
 
 @pytest.mark.parametrize("part", ["dev", "test"])
@@ -659,10 +659,45 @@ def test_train_learns_from_the_corpus_and_the_editors_corrections(data_dir: Path
         ("Vatican pension cuts", "The pope, born in Chicago, approved the cuts.", ("VA",)),
         ("Layoffs at the plant", "South Korean tech giant Samsung cut 3,000 jobs in Vietnam.", ("VN",)),
         ("Layoffs in the oil fields", "US oil major Chevron will lay off staff in Kazakhstan.", ("KZ",)),
+        ("Niger: troops repel attack", "The base lies near the border with Mali and Burkina Faso.", ("NE",)),
+        ("Mongolia's coal exports slump", "Shipments fell as exports to China dried up.", ("MN",)),
+        ("Chile: pension rally", "Thousands gathered in Santiago's Plaza Italia.", ("CL",)),
+        ("Skopje: an anti-Bulgarian line", "The government refused the change.", ("MK",)),
+        ("Italy's spread narrows", "The gap with German ten-year bond yields fell.", ("IT",)),
+        ("Canada: Carney wins", "The Liberals campaigned against Trump's tariffs.", ("CA",)),
+        ("Athletes win medals", "Eritrean runners won at the world championships in Tokyo.", ("ER",)),
+        ("Algeria jails a novelist", "The case has strained ties with Paris.", ("DZ",)),
+        ("Niger expels a French uranium firm", "The junta revoked the licence.", ("NE",)),
+        ("Lisbon rents soar", "Digital nomads from Berlin push up rents.", ("PT",)),
     ],
 )
 def test_passing_mentions_do_not_tag(tagger: Tagger, title: str, summary: str, expected: tuple[str, ...]) -> None:
     assert countries(tagger, title, summary) == expected
+
+
+@pytest.mark.parametrize(
+    ("title", "summary", "expected"),
+    [
+        # people abroad, in the summary: their country only when no other is named
+        ("Qatar's migrant workers still unpaid", "Kenyan and Nepali workers say they are owed pay.", ("QA",)),
+        ("Migrant workers still unpaid", "Kenyan and Nepali workers say they are owed pay.", ("KE", "NP")),
+        ("North Korean workers in Russian shipyards", "", ("KP", "RU")),  # in the title they are the story
+        # employers: the country only when no other is named
+        ("Toyota union secures largest raise in decades", "The company met the demand.", ("JP",)),
+        ("Thailand: strike at the Toyota plant", "Workers at Toyota walked out.", ("TH",)),
+        # a place named for a war or a policy: the story's place only alone
+        ("Israel's central bank cuts rates", "The economy adjusted to the costs of the Gaza war.", ("IL",)),
+        ("Live: Ukraine war day 1000", "Sirens sounded overnight.", ("UA",)),
+    ],
+)
+def test_mentions_that_count_only_alone(tagger: Tagger, title: str, summary: str, expected: tuple[str, ...]) -> None:
+    assert countries(tagger, title, summary) == expected
+
+
+def test_a_given_name_with_accents_is_not_a_demonym(tagger: Tagger) -> None:
+    assert countries(tagger, "Colombia's fiscal rule suspended", "Finance Minister Germán Ávila said.") == ("CO",)
+    assert countries(tagger, "German workers strike", "") == ("DE",)
+    assert countries(tagger, "GERMAN WORKERS STRIKE", "") == ("DE",)
 
 
 def test_a_leaders_surname_alone_is_the_person(tagger: Tagger) -> None:
@@ -685,6 +720,12 @@ def test_a_name_that_folds_to_a_word_needs_its_accents(tagger: Tagger) -> None:
         ("Arizona miners vote on contract", "Steelworkers at the Morenci mine began voting.", ("US",)),
         ("Trump Pardons Turkey Named Gobble", "The White House ceremony before Thanksgiving.", ("US",)),
         ("Turkey: strike at the Bursa plant", "Workers at the Renault factory walked out.", ("TR",)),
+        ("Live: Polling stations open in Cabo Verde", "Voters on Santiago and São Vicente choose.", ("CV",)),
+        ("Pension protest in Santiago", "Marchers filled the streets.", ("CL",)),
+        ("Steelworkers at Hamilton's Stelco mill vote", "USW Local 1005 members voted.", ("CA",)),
+        ("Steelworkers vote at US Steel", "USW members in Pittsburgh voted.", ("US",)),
+        ("Suriname elects a president", "Parliament chose the NDP candidate.", ("SR",)),
+        ("Portugal: Lisbon rents double as Montenegro scraps controls", "", ("PT",)),
     ],
 )
 def test_a_name_shared_by_several_countries_is_read_from_the_text(

@@ -139,7 +139,7 @@ class Rules:
             ("person_names", ("aliases", "given_names", "surnames", "common_words")),
             ("all_caps", ("ambiguous_abbreviations",)),
             ("topics", ("month_words", "month_markers")),
-            ("passing", ("before", "after", "hyphenated")),
+            ("passing", ("before", "after", "hyphenated", "abroad", "alone", "companies")),
         ):
             table = _table(path, data, section)
             for key in keys:
@@ -185,6 +185,9 @@ class Rules:
             passing_before=frozenset(" ".join(tokens(phrase)) for phrase in self.lists.get("passing.before", [])),
             passing_after=frozenset(" ".join(tokens(phrase)) for phrase in self.lists.get("passing.after", [])),
             passing_hyphenated=self.words("passing.hyphenated"),
+            passing_abroad=self.words("passing.abroad"),
+            passing_companies=self.words("passing.companies"),
+            passing_alone=frozenset(" ".join(tokens(phrase)) for phrase in self.lists.get("passing.alone", [])),
         )
 
 
@@ -261,6 +264,8 @@ class _Builder:
                 caps_ambiguous=low in caps,
                 contextual=contextual.get(key, (None, None))[1],
                 surname=key.rsplit(" ", 1)[-1] if alias.field == "leaders" and " " in key else "",
+                demonym=alias.field == "demonyms",
+                fallback=alias.field == "employers",
             )
             self.add_country(alias.path, alias.text, rule, exact_all=alias.field == "abbreviations")
         for key, (alias, context) in contextual.items():  # contextual aliases not listed anywhere else
@@ -388,6 +393,8 @@ def _case_checks(words: list, exact_all: bool, accents: bool = False) -> tuple[t
         acronym = sum(map(str.isalpha, text)) >= 2 and text.isupper()
         if accents and not word[2].isascii():
             checks.append((offset, 2, word[2]))
+        elif accents:  # an unaccented word that an accented one folds to: "German", not "Germán"
+            checks.append((offset, 3, text))
         elif exact_all or acronym:
             checks.append((offset, 1, text))
         elif text[:1].isupper():

@@ -35,6 +35,7 @@ PHRASE_FIELDS: tuple[str, ...] = (
     "regions",
     "leaders",
     "parties",
+    "employers",
 )
 _KNOWN_FIELDS = frozenset((*PHRASE_FIELDS, "name", "not_aliases"))
 _PARENTHESIS = re.compile(r"\s*\([^)]*\)")

@@ -79,6 +79,9 @@ class Settings:
     passing_before: frozenset[str] = frozenset()  # [passing] before: folded lower-case phrases
     passing_after: frozenset[str] = frozenset()  # [passing] after: the word after the name
     passing_hyphenated: frozenset[str] = frozenset()  # [passing] hyphenated: words after "X-"
+    passing_abroad: frozenset[str] = frozenset()  # [passing] abroad: people after a demonym
+    passing_alone: frozenset[str] = frozenset()  # [passing] alone: the word after, counted only alone
+    passing_companies: frozenset[str] = frozenset()  # [passing] companies: also one word after
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +151,8 @@ class CountryRule:
     caps_ambiguous: bool = False
     contextual: Contextual | None = None
     surname: str = ""  # a leader's full name: the last word, which alone then means the person here
+    demonym: bool = False
+    fallback: bool = False  # an employer or a plant: the country only when the article names no other
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,14 +219,21 @@ class Tagger:
         self._passing_before = settings.passing_before
         self._passing_after = settings.passing_after
         self._passing_hyphenated = settings.passing_hyphenated
+        self._passing_abroad = settings.passing_abroad
+        self._passing_alone = settings.passing_alone
+        self._passing_companies = settings.passing_companies
         self._passing_words = (
-            frozenset(phrase.split(" ")[0] for phrase in settings.passing_before | settings.passing_after)
+            frozenset(
+                phrase.split(" ")[0]
+                for phrase in settings.passing_before | settings.passing_after | settings.passing_alone
+            )
             | settings.passing_hyphenated
         )
         self._topic_order = {topic.slug: index for index, topic in enumerate(topics)}
         self._cache: dict[str, tuple[Word, ...]] = {}
         self._lows: dict[str, tuple[str, ...]] = {}  # the same tokens' lower-case words, for the model
         self._cold: set[str] = set()  # white-space tokens without any known first word
+        self._token_flags: dict[str, int] = {}  # white-space token: its passing-mention words (see _passing)
         # The others: (position in the token, word, entry of the word alone, words that may follow it,
         # plain topic hits) for each word that starts a phrase.
         self._plans: dict[str, tuple[_Step, ...]] = {}
@@ -275,6 +287,7 @@ class Tagger:
             self._lows.clear()
             self._cold.clear()
             self._plans.clear()
+            self._token_flags.clear()
         return text.split()
 
     def _flatten(self, raws: list[str]) -> list[Word]:
@@ -341,6 +354,8 @@ class Tagger:
             topics = self.model.combine(topics, head, list(chain.from_iterable(map(get, article.summary))))
         if len(topics) > 1:
             topics.sort(key=self._topic_order.__getitem__)
+        if article.abroad and not countries:  # people abroad, employers: the story's place if none other
+            countries.extend(article.abroad)
         unique = tuple(dict.fromkeys(countries)) if len(countries) > 1 else tuple(countries)
         return Tags(unique, tuple(topics), tuple(hits), weak, minimum)
 
@@ -469,7 +484,17 @@ class Tagger:
         if size == 1 and article.people and text.lower() in article.people:
             hits.append(("country", code, text, field, _SURNAME_RULE, False))
             return
-        passing = self._passing(field, at, size, article)
+        if rule.fallback:
+            article.abroad.append(code)
+            hits.append(("country", code, text, field, f"{source} (only if no other country)", False))
+            return
+        passing = self._passing(field, at, size, article, rule.demonym)
+        if passing and passing[0] != "+":
+            article.passing_end = (field, article.locate(field, at)[1] + size)
+        if passing and passing[0] == "+":  # "Kenyan workers", "the Gaza war": only if no other country
+            article.abroad.append(code)
+            hits.append(("country", code, text, field, f'{_PASSING_RULE}: "{passing[1:]}" (unless alone)', False))
+            return
         if passing:
             hits.append(("country", code, text, field, f'{_PASSING_RULE}: "{passing}"', False))
             return
@@ -484,23 +509,52 @@ class Tagger:
         countries.append(code)
         hits.append(("country", code, text, field, source, True))
 
-    def _passing(self, field: str, at: tuple[int, int], size: int, article: _Article) -> str:
+    def _passing(self, field: str, at: tuple[int, int], size: int, article: _Article, demonym: bool = False) -> str:
         """The words next to a country's name that make it a passing mention ("border with", "-owned"),
-        or ""."""
-        raws = article.title if field == "title" else article.summary
-        if self._passing_words.isdisjoint(chain.from_iterable(map(self._low_words, raws))):
+        or "" (or "+" and the words of a mention that counts only alone: ``abroad``, ``alone``)."""
+        kinds = article.passing_kinds.get(field)
+        if kinds is None:
+            flags = 0  # per token, cached: 1 a word that may start a passing mention, 2 people abroad
+            get = self._token_flags.get
+            for raw in article.title if field == "title" else article.summary:
+                flag = get(raw)
+                if flag is None:
+                    lows = self._low_words(raw)
+                    flag = (not self._passing_words.isdisjoint(lows)) | 2 * (not self._passing_abroad.isdisjoint(lows))
+                    self._token_flags[raw] = flag
+                flags |= flag
+            kinds = (bool(flags & 1), field == "summary" and bool(flags & 2))  # in the title, people are the story
+            article.passing_kinds[field] = kinds
+        abroad = demonym and kinds[1]
+        if not kinds[0] and not abroad:
             return ""  # none of the words that may start a passing mention: most articles
         words, index = article.locate(field, at)
         after = index + size
         if after < len(words):
             following = words[after][0]
+            if abroad:
+                # "Kenyan workers", "Kenyan and Nepali workers", "Chinese migrant workers"
+                ahead = [word[0] for word in words[after : after + 3]]
+                if ahead[0] in self._passing_abroad or (
+                    len(ahead) > 1 and ahead[1] in self._passing_abroad and ahead[0] != "and"
+                ):
+                    return "+" + " ".join(ahead[:2])
+                if ahead[0] in ("and", "or") and len(ahead) == 3 and ahead[2] in self._passing_abroad:
+                    return "+" + " ".join(ahead)
             if words[after - 1][3] == "-" and following in self._passing_hyphenated:
                 return "-" + following
-            if words[after - 1][3] == " ":
-                pair = following + " " + words[after + 1][0] if after + 1 < len(words) else following
+            if words[after - 1][3][-1:] == " ":  # also "Trump's tariffs"
+                second = words[after + 1][0] if after + 1 < len(words) else ""
+                pair = following + " " + second if second else following
                 for phrase in (following, pair):
                     if phrase in self._passing_after:
                         return phrase
+                    if phrase in self._passing_alone:
+                        return "+" + phrase
+                if second in self._passing_companies:  # one word between: "a French uranium firm"
+                    return pair
+        if index and words[index - 1][0] in ("and", "or") and article.passing_end == (field, index - 1):
+            return "and"  # the next of a list: "the border with Mali and Burkina Faso"
         before = self._passing_before
         for length in (1, 2, 3):
             if index - length < 0:
@@ -544,7 +598,19 @@ class Tagger:
 class _Article:
     """Per-article state shared by the rules; the word lists are built only when a rule asks."""
 
-    __slots__ = ("tagger", "title", "summary", "_words", "_lows", "_joined", "_title_case", "people")
+    __slots__ = (
+        "tagger",
+        "title",
+        "summary",
+        "_words",
+        "_lows",
+        "_joined",
+        "_title_case",
+        "people",
+        "abroad",
+        "passing_end",
+        "passing_kinds",
+    )
 
     def __init__(self, tagger: Tagger, title: list[str], summary: list[str]) -> None:
         self.tagger = tagger
@@ -555,6 +621,9 @@ class _Article:
         self._joined = ""
         self._title_case: dict[str, bool] | None = None
         self.people: set[str] = set()  # surnames of the leaders named in full so far ("montenegro")
+        self.passing_end: tuple[str, int] = ("", -1)  # (field, the word after) of the last passing mention
+        self.passing_kinds: dict[str, tuple[bool, bool]] = {}  # per field: passing words, people-abroad words
+        self.abroad: list[str] = []  # people abroad ("Kenyan workers"), employers: kept only if alone
 
     def words(self, field: str) -> tuple[list[Word], list[int]]:
         """The words of a field and, per white-space token, the index of its first word."""
@@ -611,14 +680,16 @@ class _Article:
 def _case_ok(words: list[Word], checks: tuple[tuple[int, int, str], ...]) -> bool:
     """Per check (word, how, form): 2, the word as written, accents included ("Støre" is not "Store");
     1, exact (an acronym); 0, capitalised, but a short all-caps word ("GAO", "RIF") is an acronym, not a
-    shouted name ("Gao", "Rif")."""
+    shouted name ("Gao", "Rif"); 3, as 0 and without accents ("German", not "Germán")."""
     for offset, how, form in checks:
         if how == 2:
             if words[offset][2] != form:
                 return False
             continue
+        if how == 3 and not words[offset][2].isascii():
+            return False
         text = words[offset][1]
-        if how:
+        if how == 1:
             if text != form:
                 return False
         elif not text[:1].isupper() or (1 < len(text) <= 3 and text.isupper() and not form.isupper()):
