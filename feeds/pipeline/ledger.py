@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import difflib
 import fcntl
+import functools
 import hashlib
 import json
 import os
@@ -373,8 +374,12 @@ def _match_pinned(
 def _sketch(text: str) -> str:
     """The 16 smallest 32-bit hashes of the summary's words: similar summaries share most of them."""
     words = set(re.findall(r"\w+", fold(text).lower()))
-    hashes = sorted({hashlib.blake2b(w.encode(), digest_size=4).hexdigest() for w in words})
-    return "".join(hashes[:16])
+    return "".join(sorted({_word_hash(w) for w in words})[:16])
+
+
+@functools.lru_cache(maxsize=65536)  # summaries share most of their words
+def _word_hash(word: str) -> str:
+    return hashlib.blake2b(word.encode(), digest_size=4).hexdigest()
 
 
 def _likeness(a: str, b: str) -> float:
