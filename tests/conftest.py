@@ -96,14 +96,7 @@ class Server:
                 time.sleep(0.1)
 
     def stop(self) -> None:
-        """SIGTERM to the server and its workers, SIGKILL to whatever is left after 10 s."""
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGTERM)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.proc.wait(10)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait()
+        stop_group(self.proc)
 
 
 @pytest.fixture
@@ -112,3 +105,15 @@ def server(data_dir: Path) -> Iterator[Server]:
     srv = Server(data_dir)
     yield srv
     srv.stop()
+
+
+def stop_group(proc: subprocess.Popen) -> None:
+    """SIGTERM to a server started in its own process group and its workers, SIGKILL to whatever is
+    left after 10 s."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(10)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()

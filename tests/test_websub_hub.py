@@ -13,7 +13,6 @@ import contextlib
 import hashlib
 import hmac
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -29,7 +28,7 @@ import pytest
 
 from feeds.pipeline.load import load
 
-from .conftest import ROOT, free_port
+from .conftest import ROOT, free_port, stop_group
 
 pytestmark = pytest.mark.system
 
@@ -193,13 +192,7 @@ class Service:
         return out
 
     def stop(self) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGTERM)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.proc.wait(10)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait()
+        stop_group(self.proc)
 
 
 @pytest.fixture
