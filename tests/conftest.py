@@ -71,8 +71,10 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, data_dir: Path, extra_env: dict[str, str] | None = None) -> None:
-        self.port = free_port()
+    def __init__(
+        self, data_dir: Path, extra_env: dict[str, str] | None = None, port: int | None = None, wait: float = 30
+    ) -> None:
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = data_dir.parent / f"server-{self.port}.log"
         env = {**os.environ, "FEEDS_DATA_DIR": str(data_dir), **(extra_env or {})}
@@ -84,7 +86,7 @@ class Server:
             cwd=ROOT,
             start_new_session=True,  # its own process group: stop() reaches the server's workers too
         )
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + wait
         while True:
             try:
                 urllib.request.urlopen(self.url + "/healthz", timeout=2).read()
@@ -96,7 +98,14 @@ class Server:
                 time.sleep(0.1)
 
     def stop(self) -> None:
-        stop_group(self.proc)
+        """SIGTERM to the server and its workers, SIGKILL to whatever is left after 10 s."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.proc.wait(10)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
 
 
 @pytest.fixture
@@ -105,15 +114,3 @@ def server(data_dir: Path) -> Iterator[Server]:
     srv = Server(data_dir)
     yield srv
     srv.stop()
-
-
-def stop_group(proc: subprocess.Popen) -> None:
-    """SIGTERM to a server started in its own process group and its workers, SIGKILL to whatever is
-    left after 10 s."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGTERM)
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        proc.wait(10)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()

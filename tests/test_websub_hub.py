@@ -13,8 +13,6 @@ import contextlib
 import hashlib
 import hmac
 import os
-import subprocess
-import sys
 import threading
 import time
 import urllib.parse
@@ -28,7 +26,7 @@ import pytest
 
 from feeds.pipeline.load import load
 
-from .conftest import ROOT, free_port, stop_group
+from .conftest import Server, free_port
 
 pytestmark = pytest.mark.system
 
@@ -144,40 +142,19 @@ class Subscriber:
         return [d for d in self.deliveries if d.topic == topic]
 
 
-class Service:
+class Service(Server):
     """``feeds serve`` with two workers, naming its feeds by its own loopback URL."""
 
     def __init__(self, data_dir: Path, hub: Hub) -> None:
         port = free_port()
-        self.url = f"http://127.0.0.1:{port}"
-        self.log = data_dir.parent / "server.log"
         env = {
-            **os.environ,
-            "FEEDS_DATA_DIR": str(data_dir),
-            "FEEDS_BASE_URL": self.url,
+            "FEEDS_BASE_URL": f"http://127.0.0.1:{port}",
             "FEEDS_WEBSUB_HUB": hub.url,
             "FEEDS_WORKERS": "2",
             "FEEDS_RELOAD_INTERVAL": "0.5",
             "FEEDS_ACCESS_LOG": "0",
         }
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "feeds.cli", "serve", "--port", str(port)],
-            env=env,
-            stdout=self.log.open("wb"),
-            stderr=subprocess.STDOUT,
-            cwd=ROOT,
-            start_new_session=True,
-        )
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(self.url + "/healthz", timeout=2).read()
-                break
-            except OSError:
-                if self.proc.poll() is not None or time.monotonic() > deadline:
-                    self.stop()
-                    raise RuntimeError("server did not start:\n" + self.log.read_text()) from None
-                time.sleep(0.1)
+        super().__init__(data_dir, env, port=port, wait=60)
 
     def feed(self, key: str, fmt: str = "atom") -> str:
         return f"{self.url}/feeds/{key}.{fmt}"
@@ -190,9 +167,6 @@ class Service:
                 with urllib.request.urlopen(self.feed(key, fmt), timeout=10) as response:
                     out[self.feed(key, fmt)] = response.read()
         return out
-
-    def stop(self) -> None:
-        stop_group(self.proc)
 
 
 @pytest.fixture
