@@ -221,7 +221,7 @@ def _write(
             ) from exc
         raise
     if isinstance(tree, Tree) and previous is not None:
-        report.removed = _clear(previous, tree.files)
+        report.removed = _prune(previous, tree.files, everything=True)
     if manifest is not None:
         manifest.settle(tree.fingerprints())
         manifest.save()
@@ -461,8 +461,10 @@ def _rank(rel: str) -> tuple[int, str]:
     return 3, rel
 
 
-def _prune(root: str, kept: set[str]) -> int:
-    """Delete the files under ``root`` that are not in ``kept``, and directories left empty."""
+def _prune(root: str, kept: set[str], *, everything: bool = False) -> int:
+    """Delete the files under ``root`` that are not in ``kept`` (with ``everything``, all of them,
+    and ``root`` itself), and directories left empty; return how many files not in ``kept`` there
+    were. One walk for both: on tens of thousands of files each walk costs seconds."""
     removed = 0
 
     def prune(folder: str, prefix: str) -> bool:
@@ -481,44 +483,18 @@ def _prune(root: str, kept: set[str]) -> int:
                     with contextlib.suppress(OSError):
                         os.rmdir(entry.path)
                         left -= 1
-            elif rel not in kept:
+                continue
+            stale = rel not in kept
+            removed += stale
+            if stale or everything:
                 with contextlib.suppress(OSError):
                     os.unlink(entry.path)
-                    removed += 1
                     left -= 1
         return left == 0
 
-    prune(root, "")
-    return removed
-
-
-def _clear(previous: str, kept: set[str]) -> int:
-    """Delete the previous tree, now swapped out, and count its files that the new tree does not
-    have: one walk for both (on tens of thousands of files, each walk costs seconds)."""
-    removed = 0
-
-    def clear(folder: str, prefix: str) -> None:
-        nonlocal removed
-        try:
-            with os.scandir(folder) as found:
-                entries = list(found)
-        except OSError:
-            return
-        for entry in entries:
-            rel = prefix + entry.name
-            if entry.is_dir(follow_symlinks=False):
-                clear(entry.path, rel + "/")
-                with contextlib.suppress(OSError):
-                    os.rmdir(entry.path)
-                continue
-            if rel not in kept:
-                removed += 1
-            with contextlib.suppress(OSError):
-                os.unlink(entry.path)
-
-    clear(previous, "")
-    with contextlib.suppress(OSError):
-        os.rmdir(previous)
+    if prune(root, "") and everything:
+        with contextlib.suppress(OSError):
+            os.rmdir(root)
     return removed
 
 
