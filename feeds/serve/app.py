@@ -191,7 +191,7 @@ class FastPath:
 
     Pollers ask for the same few feeds over and over. Once a document is rendered it is answered by
     a cache lookup and :func:`respond`, as the Flask view would, without Flask's request and routing
-    machinery: in one ``make bench`` run, Flask's routes alone served 0.20x as many requests as nginx
+    machinery: in two ``make bench`` runs minutes apart, Flask's routes alone served 0.20x as many requests as nginx
     ``gzip_static``, and 0.67x with this path. Anything else (queries, redirects, 404s, health,
     documents not rendered yet, which the view checks first) goes to the Flask app.
     """
