@@ -142,3 +142,28 @@ def test_newsboat_stores_every_item_of_every_feed(server, tmp_path):
             assert len(stored) == len(feed.ids), f"{feed.url}: newsboat stored {len(stored)} of {len(feed.ids)} items"
             assert Counter(stored) == Counter(feed.ids), f"{feed.url}: stored guids differ from the feed's ids"
         assert set(items) <= {f.url for f in group}, "items were stored under a URL that was not subscribed"
+
+
+def test_newsboat_imports_every_feed_of_the_opml_list(server, tmp_path):
+    """The list as served, with the page a browser shows in its head: every feed, in its folder."""
+    newsboat = require_program("newsboat")
+    data = get(server.url + "/feeds.opml")
+    assert b"<?xml-stylesheet" in data and b"http://www.w3.org/1999/xhtml" in data
+    (tmp_path / "feeds.opml").write_bytes(data)
+    (tmp_path / "config").write_text(CONFIG, "utf-8")
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path), "LANG": "C.UTF-8", "TERM": "dumb"}
+    done = subprocess.run(
+        [newsboat, "-u", "urls", "-c", "cache.db", "-C", "config", "-i", "feeds.opml"],
+        cwd=tmp_path,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        timeout=RUN_TIMEOUT,
+    )
+    assert done.returncode == 0, (done.stdout, done.stderr)
+    root = etree.fromstring(data)
+    expected = [
+        f'{o.get("xmlUrl")} "{folder.get("text")}"' for folder in root.find("body") for o in folder if o.get("xmlUrl")
+    ]
+    assert len(expected) > 10
+    assert (tmp_path / "urls").read_text("utf-8").splitlines() == expected

@@ -249,7 +249,8 @@ def test_content_types_and_headers_match_the_service(nginx: Nginx, path: str, ki
     name = "index.html" if path == "/" else path[1:] + ("/index.html" if kind == "html" else "")
     assert response.body == nginx.file(name)
     assert response.headers["X-Content-Type-Options"] == "nosniff"
-    assert response.headers.get_all("Vary") == ["Accept-Encoding"]
+    vary = NEGOTIATED_VARY if kind == "opml" else "Accept-Encoding"  # OPML is negotiated as feeds are
+    assert response.headers.get_all("Vary") == [vary]
     assert response.headers["ETag"] and response.headers["Last-Modified"]
     assert "Link" not in response.headers  # only subscription feeds name a hub
     if kind == "html":
@@ -275,7 +276,7 @@ def test_gzip_sends_the_precompressed_bytes(nginx: Nginx):
         assert packed.status == 200 and packed.headers["Content-Encoding"] == "gzip", path
         assert packed.body == nginx.file(name + ".gz"), path
         assert gzip.decompress(packed.body) == plain.body
-        vary = NEGOTIATED_VARY if path.endswith(".atom") else "Accept-Encoding"
+        vary = NEGOTIATED_VARY if path.endswith((".atom", ".opml")) else "Accept-Encoding"
         assert packed.headers.get_all("Vary") == plain.headers.get_all("Vary") == [vary], path
         assert packed.headers["Content-Type"] == plain.headers["Content-Type"]
         assert packed.headers["ETag"] != plain.headers["ETag"]
@@ -399,13 +400,25 @@ def test_negotiated_feeds_answer_conditional_requests(nginx: Nginx):
 
 
 @pytest.mark.system
-@pytest.mark.parametrize("path, kind", [("/feeds/all.json", "json"), ("/feeds.opml", "opml")])
-def test_json_feed_and_opml_are_not_negotiated(nginx: Nginx, path: str, kind: str):
+def test_json_feed_is_not_negotiated(nginx: Nginx):
     for headers in (BROWSER, READER, {}):
-        response = nginx.get(path, headers)
-        assert response.status == 200 and response.headers["Content-Type"] == TYPES[kind]
+        response = nginx.get("/feeds/all.json", headers)
+        assert response.status == 200 and response.headers["Content-Type"] == TYPES["json"]
         assert response.headers.get_all("Vary") == ["Accept-Encoding"]
         assert response.headers["ETag"]
+
+
+@pytest.mark.system
+@pytest.mark.parametrize("headers, browser", NAVIGATIONS)
+def test_browser_navigations_get_the_opml_list_as_application_xml(nginx: Nginx, headers, browser: bool):
+    path = "/feeds.opml"
+    response = nginx.get(path, headers)
+    assert response.status == 200
+    assert response.headers["Content-Type"] == (BROWSER_XML if browser else TYPES["opml"])
+    assert response.body == nginx.file(path[1:])
+    _negotiated_headers(response, path, browser)
+    assert "Link" not in response.headers
+    assert bool(response.headers["ETag"]) is not browser
 
 
 @pytest.mark.system

@@ -8,7 +8,7 @@ import hashlib
 import itertools
 import re
 import xml.etree.ElementTree as ET
-from datetime import UTC
+from datetime import UTC, datetime
 from importlib import resources
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -26,7 +26,11 @@ from . import feedcheck
 
 HTML = "text/html; charset=utf-8"
 XML = "application/xml; charset=utf-8"
-TYPES = {"atom": "application/atom+xml; charset=utf-8", "rss": "application/rss+xml; charset=utf-8"}
+TYPES = {
+    "atom": "application/atom+xml; charset=utf-8",
+    "rss": "application/rss+xml; charset=utf-8",
+    "opml": "text/x-opml; charset=utf-8",
+}
 XHTML = "http://www.w3.org/1999/xhtml"
 EMPTY_COUNTRIES = ("iceland", "uruguay", "mongolia")
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -573,7 +577,7 @@ def test_browser_navigation_rule(headers, browser):
 FEED_PATHS = ["/feeds/all.atom", "/feeds/all.rss", "/feeds/countries/france.atom", "/feeds/countries/iceland.rss"]
 
 
-@pytest.mark.parametrize("path", FEED_PATHS)
+@pytest.mark.parametrize("path", [*FEED_PATHS, "/feeds.opml"])
 def test_browsers_get_the_same_feed_bytes_as_application_xml(client, path):
     fmt = path.rsplit(".", 1)[1]
     reader = client.get(path)
@@ -609,7 +613,7 @@ def test_negotiated_feeds_revalidate_and_compress_per_representation(client):
 
 
 def test_json_feeds_pages_and_files_are_not_negotiated(client):
-    for path in ("/feeds/all.json", "/", "/static/feed.css", "/feeds.opml"):
+    for path in ("/feeds/all.json", "/", "/static/feed.css"):
         plain = client.get(path)
         browser = client.get(path, headers={"Sec-Fetch-Dest": "document", "Accept": CHROME})
         assert browser.headers["Content-Type"] == plain.headers["Content-Type"] != XML
@@ -623,28 +627,86 @@ def _feed_document(data: bytes):
     return etree.fromstring(data)
 
 
-@pytest.mark.parametrize("path", FEED_PATHS)
-def test_feeds_carry_a_css_stylesheet_and_a_banner_with_the_address_and_the_page(client, path):
+def _xhtml(element, tag: str, cls: str | None = None) -> list:
+    return [e for e in element.iter(f"{{{XHTML}}}{tag}") if cls is None or e.get("class") == cls]
+
+
+def _stylesheets(root) -> list[tuple[str, str]]:
     from lxml import etree
 
+    nodes = root.itersiblings(preceding=True)
+    return [(n.target, n.text) for n in nodes if isinstance(n, etree._ProcessingInstruction)]
+
+
+@pytest.mark.parametrize("path", FEED_PATHS)
+def test_feeds_carry_a_css_stylesheet_and_a_page_with_the_address_and_every_entry(client, path):
+    """What a browser shows: the tab's title, the address with its copy button, what a feed is,
+    the HTML page, and each entry's title linked to its page, its date as a person writes it,
+    its summary and its tags, each linked to its page."""
     fmt = path.rsplit(".", 1)[1]
     data = client.get(path).data
     root = _feed_document(data)
-    pis = [node for node in root.itersiblings(preceding=True) if isinstance(node, etree._ProcessingInstruction)]
-    assert [(pi.target, pi.text) for pi in pis] == [
-        ("xml-stylesheet", 'type="text/css" href="http://localhost/static/feed.css"')
-    ]
+    assert _stylesheets(root) == [("xml-stylesheet", 'type="text/css" href="http://localhost/static/feed.css"')]
     parsed = feedparser.parse(data)
     html_page = next(link.href for link in parsed.feed.links if link.get("type") == "text/html")
-    banners = root.findall(f"{{{XHTML}}}div") if fmt == "atom" else root.find("channel").findall(f"{{{XHTML}}}div")
-    assert len(banners) == 1
-    banner = banners[0]
-    assert [c.text for c in banner.iter(f"{{{XHTML}}}code")] == [f"http://localhost{path}"]
-    assert html_page in [a.get("href") for a in banner.iter(f"{{{XHTML}}}a")]
+    previews = root.findall(f"{{{XHTML}}}div") if fmt == "atom" else root.find("channel").findall(f"{{{XHTML}}}div")
+    assert len(previews) == 1
+    preview = previews[0]
+    kind = "Atom" if fmt == "atom" else "RSS"
+    assert [t.text for t in _xhtml(preview, "title")] == [f"{parsed.feed.title} ({kind} feed)"]
+    assert [text(h1) for h1 in _xhtml(preview, "h1")] == [parsed.feed.title]
+    assert [text(c) for c in _xhtml(preview, "code")] == [f"http://localhost{path}"]
+    code = _xhtml(preview, "code")[0]
+    assert [w.tail for w in _xhtml(code, "wbr")][-1] == path.rsplit("/", 1)[1]  # breaks only after slashes
+    (button,) = _xhtml(preview, "button")
+    assert (button.text, button.get("data-url"), button.get("hidden")) == (
+        f"Copy {kind} URL",
+        f"http://localhost{path}",
+        "hidden",
+    )
+    assert [s.get("src") for s in _xhtml(preview, "script")] == ["http://localhost/static/copy.js"]
+    assert any(text(p).startswith("What is a feed? An address that a feed reader") for p in _xhtml(preview, "p"))
+    assert html_page in [a.get("href") for a in _xhtml(preview, "a")]
     assert html_page == "http://localhost" + ("/" if "/all." in path else path[len("/feeds") :].rsplit(".", 1)[0])
+    items = [li for ol in _xhtml(preview, "ol", "entries") for li in ol.findall(f"{{{XHTML}}}li")]
+    assert len(items) == len(parsed.entries)
+    if not items:
+        assert [text(p) for p in _xhtml(preview, "p", "feed-empty")] == [
+            "No articles yet: subscribe now and new ones will reach you."
+        ]
+    for item, entry in zip(items, parsed.entries, strict=True):
+        (title,) = _xhtml(item, "a")[:1]
+        assert (title.text, title.get("href")) == (entry.title, entry.link)  # the article's page here
+        (date,) = _xhtml(item, "time")
+        published = datetime(*entry.published_parsed[:6], tzinfo=UTC)
+        assert date.text == f"{published.day} {published:%b} {published.year}"
+        assert date.get("datetime") == published.strftime("%Y-%m-%dT%H:%M:%SZ")
+        assert [text(p) for p in _xhtml(item, "p", "entry-summary")] == [entry.summary]
+        tags = [(a.text, a.get("href")) for ul in _xhtml(item, "ul", "entry-tags") for a in _xhtml(ul, "a")]
+        # Atom names a category by its slug (term) and label; RSS by its name and domain
+        expected = entry.get("tags", [])
+        assert [name for name, _ in tags] == [t.label or t.term for t in expected]
+        assert all(href.startswith(t.scheme) for (_, href), t in zip(tags, expected, strict=True))
+        if fmt == "atom":
+            assert [href for _, href in tags] == [t.scheme + t.term for t in expected]
     css = client.get("/static/feed.css")
     assert css.status_code == 200 and css.headers["Content-Type"] == "text/css; charset=utf-8"
-    assert b"@namespace atom url(" in css.data and b"channel" in css.data
+    assert b"@namespace h url(" in css.data and b"channel" in css.data
+
+
+def test_the_opml_list_reads_as_a_page_that_links_every_feed(client):
+    data = client.get("/feeds.opml").data
+    root = _feed_document(data)
+    assert _stylesheets(root) == [("xml-stylesheet", 'type="text/css" href="http://localhost/static/feed.css"')]
+    outlines = [o for o in root.iter("outline") if o.get("xmlUrl")]
+    (preview,) = root.find("head").findall(f"{{{XHTML}}}div")
+    assert [text(h1) for h1 in _xhtml(preview, "h1")] == [f"Import these {len(outlines)} feeds"]
+    assert [text(c) for c in _xhtml(preview, "code")] == ["http://localhost/feeds.opml"]
+    assert [b.text for b in _xhtml(preview, "button")] == ["Copy OPML URL"]
+    links = {a.get("href") for a in _xhtml(preview, "a")}
+    for outline in outlines:
+        assert {outline.get("htmlUrl"), outline.get("xmlUrl")} <= links
+    assert len(_xhtml(preview, "li")) == len(outlines)
 
 
 def _parsed(data: bytes) -> dict:
@@ -668,23 +730,67 @@ def _parsed(data: bytes) -> dict:
     }
 
 
-def test_the_stylesheet_and_banner_change_nothing_feedparser_reads(app, subtests):
+def _without_preview(data: bytes) -> bytes:
+    """The document's root element with the XHTML taken out, without the whitespace between elements."""
+    from lxml import etree
+
+    root = etree.fromstring(data, etree.XMLParser(remove_blank_text=True))
+    for div in [e for e in root.iter(f"{{{XHTML}}}div") if etree.QName(e.getparent()).namespace != XHTML]:
+        div.getparent().remove(div)
+    return etree.tostring(root)
+
+
+def _outlines(data: bytes) -> dict:
+    """What a reader importing an OPML list takes from it: the head's fields and every outline."""
+    from lxml import etree
+
+    root = etree.fromstring(data)
+    head = {child.tag: child.text for child in root.find("head") if isinstance(child.tag, str) and "}" not in child.tag}
+    return {"head": head, "outlines": [dict(o.attrib) for o in root.find("body").iter("outline")]}
+
+
+def test_the_stylesheet_and_preview_change_nothing_readers_read(data_dir, subtests):
+    """Atom, RSS and OPML, with and without what a browser shows: feedparser reads the same
+    titles, ids, links, dates and entries, an OPML import the same outlines, and the documents are
+    the same once the preview is taken out. Subscription feeds, empty ones, archive pages and
+    filtered feeds."""
+    from feeds.render.opml import opml
+
+    app = create_app({"DATA_DIR": str(data_dir), "TESTING": True, "RELOAD_INTERVAL": 0, "ENTRY_LIMIT": 3})
     site = _site(app)
     publisher = Publisher(site, "http://localhost", app.extensions["feeds"].options)
     keys = ["all"] + [f.key for f in site.feeds.values() if f.articles and f.kind != "all"]
     keys += [f"countries/{slug}" for slug in EMPTY_COUNTRIES]
+    query = publisher.query({"country": "fr,pe", "q": "strike"})
     for key in keys:
+        feed = site.feeds[key]
         for fmt, render in (("atom", atom), ("rss", rss)):
-            with subtests.test(feed=key, fmt=fmt):
-                page = publisher.feed_page(site.feeds[key], fmt)
-                assert page.stylesheet == "http://localhost/static/feed.css"
-                styled = render(page, publisher.names)
-                plain = render(dataclasses.replace(page, stylesheet=None), publisher.names)
-                assert b"xml-stylesheet" in styled and b"xml-stylesheet" not in plain
-                assert XHTML.encode() in styled and XHTML.encode() not in plain
-                assert _parsed(styled) == _parsed(plain)
-                assert _parsed(styled)["bozo"] == 0 and len(_parsed(styled)["entries"]) == len(page.entries)
-                assert not feedcheck.check(styled, fmt, location=page.self_url)
+            current = publisher.feed_page(feed, fmt)
+            pages = [current, publisher.filtered_page(feed, fmt, query)]
+            if publisher.archive_count(feed):
+                url = f"http://localhost/feeds/archive/{key}/1.{fmt}"
+                links = (("current", current.self_url),)
+                entries = publisher.archive_entries(feed, 1)
+                pages.append(dataclasses.replace(current, entries=entries, self_url=url, links=links, archive=True))
+            for page in pages:
+                with subtests.test(feed=key, fmt=fmt, url=page.self_url):
+                    assert page.stylesheet == "http://localhost/static/feed.css"
+                    styled = render(page, publisher.names)
+                    plain = render(dataclasses.replace(page, stylesheet=None), publisher.names)
+                    assert b"xml-stylesheet" in styled and b"xml-stylesheet" not in plain
+                    assert XHTML.encode() in styled and XHTML.encode() not in plain
+                    assert _parsed(styled) == _parsed(plain)
+                    assert _parsed(styled)["bozo"] == 0 and len(_parsed(styled)["entries"]) == len(page.entries)
+                    assert _without_preview(styled) == _without_preview(plain)
+                    assert not feedcheck.check(styled, fmt, location=page.self_url)
+    with subtests.test(feed="opml"):
+        styled = opml(site, publisher.urls, stylesheet="http://localhost/static/feed.css")
+        plain = opml(site, publisher.urls)
+        assert styled == publisher.resolve("/feeds.opml").render()
+        assert b"xml-stylesheet" in styled and XHTML.encode() in styled and XHTML.encode() not in plain
+        assert _outlines(styled) == _outlines(plain) and len(_outlines(plain)["outlines"]) > 10
+        assert _without_preview(styled) == _without_preview(plain)
+        assert not feedcheck.check(styled, "opml", location="http://localhost/feeds.opml")
 
 
 def test_archive_pages_are_styled_and_point_to_the_subscription_feed(data_dir):
@@ -694,7 +800,7 @@ def test_archive_pages_are_styled_and_point_to_the_subscription_feed(data_dir):
         response = client.get(f"/feeds/archive/all/1.{fmt}", headers={"Sec-Fetch-Dest": "document"})
         assert response.status_code == 200 and response.headers["Content-Type"] == XML
         root = _feed_document(response.data)
-        codes = [c.text for c in root.iter(f"{{{XHTML}}}code")]
+        codes = [text(c) for c in root.iter(f"{{{XHTML}}}code")]
         assert codes == [f"http://localhost/feeds/all.{fmt}"]
         assert b'<?xml-stylesheet type="text/css" href="http://localhost/static/feed.css"?>' in response.data
         problems = feedcheck.check(response.data, fmt, location=f"http://localhost/feeds/archive/all/1.{fmt}")

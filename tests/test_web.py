@@ -232,19 +232,22 @@ def test_the_site_version_changes_with_what_is_published_and_only_then(data_dir:
     assert version() == first
 
 
-def test_a_feed_opened_in_a_browser_may_load_its_stylesheet_and_nothing_else(client):
+def test_a_feed_opened_in_a_browser_may_load_its_stylesheet_and_script_and_nothing_else(client):
     from urllib.parse import urlsplit
 
     from lxml import etree
 
     browser = {"Sec-Fetch-Dest": "document", "Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
-    for path in ("/feeds/all.atom", "/feeds/topics/strikes.rss"):
+    for path in ("/feeds/all.atom", "/feeds/topics/strikes.rss", "/feeds.opml"):
         page = client.get(path, headers=browser)
         assert page.headers["Content-Type"] == "application/xml; charset=utf-8"
-        assert page.headers["Content-Security-Policy"] == "default-src 'none'; style-src 'self'"
+        assert page.headers["Content-Security-Policy"] == "default-src 'none'; style-src 'self'; script-src 'self'"
         stylesheet = etree.fromstring(page.data).getprevious()
         assert stylesheet.target == "xml-stylesheet" and urlsplit(stylesheet.get("href")).netloc == "localhost"
         assert client.get(stylesheet.get("href")).status_code == 200
+        scripts = [s.get("src") for s in etree.fromstring(page.data).iter("{http://www.w3.org/1999/xhtml}script")]
+        assert [urlsplit(src).netloc for src in scripts] == ["localhost"]
+        assert client.get(scripts[0]).headers["Content-Type"] == "text/javascript; charset=utf-8"
         again = client.get(path, headers={**browser, "If-None-Match": page.headers["ETag"]})
         assert (
             again.status_code == 304

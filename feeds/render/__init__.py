@@ -6,6 +6,7 @@ the web layer and the offline build call the same functions, so both serve the s
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -57,6 +58,25 @@ class FeedPage:
     @property
     def html_url(self) -> str:
         return self.urls(self.feed.html_path)
+
+
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def day(value: datetime) -> str:
+    """The date in the zone it was written in, ``17 Mar 2023``, whatever the process locale."""
+    return f"{value.day} {_MONTHS[value.month - 1]} {value.year}"
+
+
+def url_parts(url: str) -> list[str]:
+    """A URL cut where a line may break: after its slashes, before ``?`` and ``&``, never inside a
+    word (``https://`` stays whole). Pages join the parts with ``<wbr>``, feed previews too."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        scheme, rest = "", url
+    parts = re.split(r"(?<=/)|(?=[?&])", rest)
+    parts[0] = scheme + sep + parts[0]
+    return [part for part in parts if part]
 
 
 FEED_TYPES = {

@@ -7,7 +7,7 @@ the generator is fixed, entries are appended, and rendering holds a lock.
 
 What feedgen does not write itself is written by one feedgen extension (:class:`_FeedExtension`,
 registered with ``register_extension``): RFC 5005 archive links and ``fh:archive``, the WebSub
-hub, ``sy:updatePeriod``/``updateFrequency`` in RSS, the XHTML banner for browsers, the
+hub, ``sy:updatePeriod``/``updateFrequency`` in RSS, the XHTML page for browsers, the
 ``xml-stylesheet`` processing instruction, and in RSS the ``dc:creator`` of an entry's author
 (:class:`_EntryExtension`).
 
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import html
 import threading
+from copy import deepcopy
 from functools import lru_cache
 
 from feedgen.entry import FeedEntry
@@ -28,7 +29,8 @@ from feedgen.feed import FeedGenerator
 from lxml import etree
 
 from feeds.model import Article
-from feeds.render import FEED_TYPES, FeedPage
+from feeds.render import FEED_TYPES, FeedPage, preview
+from feeds.render.preview import h
 
 _LOCK = threading.Lock()
 GENERATOR = "feeds"
@@ -36,17 +38,19 @@ _HISTORY_NS = "http://purl.org/syndication/history/1.0"
 _ATOM_NS = "http://www.w3.org/2005/Atom"
 _DC_NS = "http://purl.org/dc/elements/1.1/"
 _SY_NS = "http://purl.org/rss/1.0/modules/syndication/"
-_XHTML_NS = "http://www.w3.org/1999/xhtml"
 _EXTENSION = "feeds"  # the name both extensions are registered under
 
 #: Categories of an entry as (term, label, scheme).
 Categories = tuple[tuple[str, str, str], ...]
+#: The entries of a document with their categories.
+Shown = tuple[tuple[Article, Categories], ...]
 
 
 class _FeedExtension(BaseExtension):
     """The feed-level additions; ``page`` is set before the document is written."""
 
     page: FeedPage
+    shown: Shown = ()  # the entries with their categories, for the preview
 
     def extend_ns(self) -> dict[str, str]:
         page, ns = self.page, {}
@@ -63,7 +67,7 @@ class _FeedExtension(BaseExtension):
         # elements have no namespace; what is added here is named the same way and lands in the
         # Atom namespace when the document is read.
         _links(feed, self.page, "link")
-        _banner(feed, self.page)
+        _preview(feed, self.page, self.shown)
         _stylesheet(feed, self.page)
         return feed
 
@@ -74,7 +78,7 @@ class _FeedExtension(BaseExtension):
         period, frequency = _update_period(page.ttl_minutes)
         etree.SubElement(channel, f"{{{_SY_NS}}}updatePeriod").text = period
         etree.SubElement(channel, f"{{{_SY_NS}}}updateFrequency").text = str(frequency)
-        _banner(channel, page)
+        _preview(channel, page, self.shown)
         _stylesheet(feed, page)
         return feed
 
@@ -142,8 +146,10 @@ def _entry(article: Article, link: str, categories: Categories) -> FeedEntry:
 
 def _document(page: FeedPage, names: dict[str, dict[str, str]]) -> FeedGenerator:
     fg = _generator(page)
-    for article in page.entries:
-        fg.add_entry(_entry(article, page.urls.link(article), _categories(page, names, article)), order="append")
+    shown = tuple((article, _categories(page, names, article)) for article in page.entries)
+    getattr(fg, _EXTENSION).shown = shown
+    for article, categories in shown:
+        fg.add_entry(_entry(article, page.urls.link(article), categories), order="append")
     return fg
 
 
@@ -177,39 +183,58 @@ def _links(parent: etree._Element, page: FeedPage, tag: str) -> None:
         etree.SubElement(parent, f"{{{_HISTORY_NS}}}archive")
 
 
-def _banner(parent: etree._Element, page: FeedPage) -> None:
-    """What a person who opens the feed in a browser reads above the entries.
-
-    Only with a stylesheet: browsers render the feed through ``feed.css`` (README, "Feeds in
-    a browser"), and CSS cannot make a link clickable, so the address to subscribe to and a
-    link to the feed's HTML page travel in a small XHTML ``div``: foreign markup (RFC 4287
-    section 6; a namespaced channel element in RSS 2.0) that feed readers ignore.
-    """
+def _preview(parent: etree._Element, page: FeedPage, shown: Shown) -> None:
+    """What a person who opens the feed in a browser reads (:mod:`feeds.render.preview`): the
+    feed's title, the address to subscribe to with a copy button, a line on what a feed is, links
+    to the feed's HTML page, then every entry with its title linked to the article's page, its
+    date, summary and tags, each linked to its page. Only with a stylesheet, which hides the rest."""
     if not page.stylesheet:
         return
-
-    def h(tag: str, parent: etree._Element, text: str | None = None, **attrs: str) -> etree._Element:
-        element = etree.SubElement(parent, f"{{{_XHTML_NS}}}{tag}", attrs)
-        element.text = text
-        return element
-
-    subscribe = dict(page.links).get("current", page.self_url)
-    # XHTML as the default namespace of the banner: unprefixed, as in Atom's type="xhtml".
-    div = etree.SubElement(parent, f"{{{_XHTML_NS}}}div", {"class": "feed-banner"}, nsmap={None: _XHTML_NS})
-    h("meta", div, name="viewport", content="width=device-width, initial-scale=1")
-    intro = h("p", div, "This is a web feed, for feed readers. ")
+    what = "Atom" if page.fmt == "atom" else "RSS"
+    feed = page.feed
+    kind = f"{what} archive page" if page.archive else f"{what} feed"
+    div = preview.page(parent, f"{feed.title} ({kind})")
+    head = h(div, "header", class_="feed-head")
+    h(head, "p", f"{what} feed", class_="feed-kind")
+    h(head, "h1", feed.title)
+    h(head, "p", feed.description, class_="feed-description")
+    box = h(head, "div", class_="feed-subscribe")
+    intro = h(box, "p", "This is a web feed, for feed readers. ", class_="feed-intro")
     if page.archive:
-        h("strong", intro, "An archive page").tail = " of it: subscribe to the feed itself at this address:"
+        h(intro, "strong", "An archive page").tail = " of it: subscribe to the feed itself at this address:"
     else:
-        h("strong", intro, "Subscribe").tail = " by pasting this address into your feed reader:"
-    h("code", h("p", div, **{"class": "feed-url"}), subscribe)
-    links = h("p", div, **{"class": "feed-links"})
-    h("a", links, "Read it as a web page", href=page.html_url)
-    if page.feed.kind != "all":
-        links[-1].tail = " · "
-        h("a", links, "All feeds", href=page.urls("/"))
-    if not page.entries:
-        h("p", div, "No articles yet: subscribe now and new ones will reach you.", **{"class": "feed-empty"})
+        h(intro, "strong", "Subscribe").tail = " by pasting this address into your feed reader:"
+    preview.address(box, dict(page.links).get("current", page.self_url), what)
+    preview.about(box)
+    others = [("Read it as a web page", page.html_url)]
+    if feed.kind != "all":
+        others.append(("All feeds", page.urls("/")))
+    preview.links(box, others)
+    main = h(div, "main", class_="feed-entries")
+    if not shown:
+        h(main, "p", "No articles yet: subscribe now and new ones will reach you.", class_="feed-empty")
+    else:
+        entries = h(main, "ol", class_="entries")
+        for article, categories in shown:
+            # a copy: the made item stays whole for the next document that shows the article
+            entries.append(deepcopy(_entry_item(article, page.urls.article(article), categories)))
+    preview.script(div, page.urls("/static/copy.js"))
+
+
+# Made once per article and copied into each document: copying is a sixth of the cost of making.
+@lru_cache(maxsize=4096)
+def _entry_item(article: Article, page_url: str, categories: Categories) -> etree._Element:
+    """One entry as a person reads it: its title linked to its page, date, summary and tags."""
+    item = etree.Element(f"{{{preview.XHTML}}}li")
+    h(h(item, "h2"), "a", article.title, href=page_url)
+    preview.when(h(item, "p", class_="entry-date"), article.published)
+    if article.summary:
+        h(item, "p", article.summary, class_="entry-summary")
+    if categories:
+        tags = h(item, "ul", class_="entry-tags", **{"aria-label": "Tags"})
+        for term, label, scheme in categories:
+            h(h(tags, "li"), "a", label, href=scheme + term)
+    return item
 
 
 def _update_period(minutes: int) -> tuple[str, int]:

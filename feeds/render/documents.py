@@ -150,7 +150,9 @@ class Publisher:
             render = lambda: _html().index_page(site, self.urls, self.names, LATEST)  # noqa: E731
             return Document(path, HTML, site.updated, render, "page", self._index_inputs)
         if path == "/feeds.opml":
-            inputs = self._inputs_of(path, site.updated, [_header(f) for f in site.feeds.values() if f.articles])
+            # its page in a browser counts each feed's articles
+            feeds = [(_header(f), len(f.articles)) for f in site.feeds.values() if f.articles]
+            inputs = self._inputs_of(path, site.updated, feeds)
             return Document(path, "text/x-opml; charset=utf-8", site.updated, self._opml, "opml", inputs)
         if path in STATIC:
             inputs = self._inputs_of(path, site.updated)
@@ -400,7 +402,7 @@ class Publisher:
     def _opml(self) -> bytes:
         from feeds.render.opml import opml  # with email.utils: 10 ms that a build of feeds alone does without
 
-        return opml(self.site, self.urls)
+        return opml(self.site, self.urls, stylesheet=self.urls("/static/feed.css"))
 
     def _subscribe(self, query: FeedQuery) -> Document:
         def page() -> bytes:

@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from jinja2 import Environment, PackageLoader, select_autoescape
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from feeds.dates import rfc3339
 from feeds.model import Article
 from feeds.pipeline.index import Feed, Site
-from feeds.render import Urls
+from feeds.render import Urls, day, url_parts
 from feeds.render.documents import SUBSCRIBE, asset
 
 if TYPE_CHECKING:
@@ -45,7 +45,7 @@ def environment() -> Environment:
         auto_reload=False,  # package data: no stat of every template on every render
     )
     env.filters["iso"] = rfc3339  # a <time datetime> value: the moment in UTC
-    env.filters["day"] = _day
+    env.filters["day"] = day
     env.filters["breakable"] = breakable
     env.filters["readers"] = readers
     env.filters["plural"] = _plural
@@ -53,17 +53,9 @@ def environment() -> Environment:
     return env
 
 
-_MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-
-
-def _day(value: datetime) -> str:
-    """The date in the zone it was written in, ``17 Mar 2023``, whatever the process locale."""
-    return f"{value.day} {_MONTHS[value.month - 1]} {value.year}"
-
-
 def date(value: datetime) -> Markup:
     """``<time datetime="2026-11-27T02:26:13Z">27 Nov 2026</time>`` (a function: a macro costs more per call)."""
-    return Markup(f'<time datetime="{rfc3339(value)}">{_day(value)}</time>')
+    return Markup(f'<time datetime="{rfc3339(value)}">{day(value)}</time>')
 
 
 def _plural(count: int, word: str) -> str:
@@ -72,11 +64,7 @@ def _plural(count: int, word: str) -> str:
 
 def breakable(url: str) -> Markup:
     """A URL that lines may break after its slashes and before ``?`` and ``&``, never inside a word."""
-    scheme, sep, rest = url.partition("://")
-    if not sep:
-        scheme, rest = "", url
-    text = str(escape(rest)).replace("/", "/<wbr>").replace("?", "<wbr>?").replace("&amp;", "<wbr>&amp;")
-    return Markup(str(escape(scheme + sep)) + text)
+    return Markup("<wbr>").join(url_parts(url))
 
 
 def readers(url: str) -> list[tuple[str, str]]:

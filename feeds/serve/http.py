@@ -1,7 +1,7 @@
 """HTTP semantics of serving one rendered document, through Werkzeug's header helpers.
 
 :func:`respond` decides status, headers and body from the request headers: content coding
-by ``Accept-Encoding`` q-values, the media type (a browser opening a feed gets the same bytes
+by ``Accept-Encoding`` q-values, the media type (a browser opening a feed or the OPML gets the same bytes
 as ``application/xml``), validators and conditional requests (RFC 9110).
 """
 
@@ -17,12 +17,12 @@ from feeds.serve.live import Rendered
 ARCHIVE_MAX_AGE = 30 * 24 * 3600
 # A static file under its content-hashed name never changes (feeds.render.documents.asset).
 IMMUTABLE = "public, max-age=31536000, immutable"
-# Atom and RSS are served as application/xml to a browser opening them (README, "Feeds in a browser").
-XML_FEED_TYPES = ("application/atom+xml", "application/rss+xml")
+# Atom, RSS and OPML are served as application/xml to a browser opening them (README, "Feeds in a browser").
+XML_FEED_TYPES = ("application/atom+xml", "application/rss+xml", "text/x-opml")
 BROWSER_XML = "application/xml; charset=utf-8"
 CSP = "default-src 'self'"
-# A feed opened in a browser needs its CSS stylesheet and nothing else.
-BROWSER_XML_CSP = "default-src 'none'; style-src 'self'"
+# A feed opened in a browser needs its CSS stylesheet and its copy button's script, nothing else.
+BROWSER_XML_CSP = "default-src 'none'; style-src 'self'; script-src 'self'"
 # The first of equal q-values wins: br is the smallest. x-gzip is gzip (RFC 9110 8.4.1.3).
 CODINGS = ("br", "gzip", "x-gzip", "identity")
 
@@ -42,8 +42,8 @@ def is_browser_navigation(headers: Headers) -> bool:
     """Whether a browser is opening the URL as a page (rather than a feed reader fetching it).
 
     True when ``Sec-Fetch-Dest`` is ``document``, or when ``Accept`` contains ``text/html``
-    and contains neither ``application/atom+xml`` nor ``application/rss+xml`` (readers that
-    also accept HTML, such as those built on SimplePie, list the feed types). Both tests are
+    and none of ``application/atom+xml``, ``application/rss+xml`` and ``text/x-opml`` (readers
+    that also accept HTML, such as those built on SimplePie, list the feed types). Both tests are
     substring matches that ignore case, so ``deploy/nginx.conf`` can mirror them with maps.
     """
     if (headers.get("Sec-Fetch-Dest") or "").strip().lower() == "document":
