@@ -811,3 +811,16 @@ def test_the_static_build_writes_the_feed_stylesheet(app):
     publisher = Publisher(_site(app), "https://news.example.org")
     assert "/static/feed.css" in list(publisher.paths())
     assert publisher.resolve("/static/feed.css").render().startswith(b"/*")
+
+
+def test_a_json_feed_opened_in_a_browser_reads_one_field_a_line(client):
+    """Browsers show JSON as text: indented, a field a line, rather than one line of minified JSON."""
+    import json
+
+    body = client.get("/feeds/countries/france.json").data
+    doc = json.loads(body)
+    assert body.decode() == json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
+    lines = body.decode().splitlines()
+    assert lines[:2] == ["{", '  "version": "https://jsonfeed.org/version/1.1",']
+    for item in doc["items"]:
+        assert f'      "title": {json.dumps(item["title"], ensure_ascii=False)},' in lines
