@@ -271,6 +271,11 @@ def test_pages_work_without_javascript(live, browser):
         watched.goto(live.url + "/")
         assert watched.page.locator("button.copy").first.is_hidden()
         assert watched.page.locator("table.feeds tbody tr").count() >= 2
+        for path in ("/feeds/countries/france.atom", "/feeds.opml"):  # the previews read the same, less the button
+            watched.goto(live.url + path)
+            assert watched.page.locator("button.copy").is_hidden()
+            assert watched.page.locator("code.feed-url").is_visible()
+            assert watched.page.locator("main a[href]").count() >= 6
         watched.check()
     finally:
         context.close()
