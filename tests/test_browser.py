@@ -323,6 +323,7 @@ def _pages(live: Server) -> dict[str, str]:
         "feed-rss": "/feeds/countries/france.rss",
         "feed-all-atom": "/feeds/all.atom",
         "feed-empty-rss": "/feeds/countries/iceland.rss",
+        "feed-filtered-rss": "/feeds/all.rss?country=fr,pe&q=strike",
         "feed-opml": "/feeds.opml",
         "feed-json": "/feeds/countries/france.json",
     }

@@ -824,3 +824,21 @@ def test_a_json_feed_opened_in_a_browser_reads_one_field_a_line(client):
     assert lines[:2] == ["{", '  "version": "https://jsonfeed.org/version/1.1",']
     for item in doc["items"]:
         assert f'      "title": {json.dumps(item["title"], ensure_ascii=False)},' in lines
+
+
+def test_a_filtered_feed_says_so_in_a_browser(client):
+    """Its tab, its kind and a line naming its filters, with a link to the whole feed."""
+    data = client.get("/feeds/all.rss?country=fr,pe&q=Strike&limit=5", headers={"Sec-Fetch-Dest": "document"}).data
+    (preview,) = _feed_document(data).find("channel").findall(f"{{{XHTML}}}div")
+    assert [t.text for t in _xhtml(preview, "title")] == ["World Labour News (filtered RSS feed)"]
+    (line,) = _xhtml(preview, "p", "feed-filter")
+    assert text(line) == (
+        "Only its articles from the countries fr,pe; at most 5; with all of the words strike. The whole feed"
+    )
+    assert [a.get("href") for a in _xhtml(line, "a")] == ["http://localhost/feeds/all.rss"]
+    nothing = _feed_document(client.get("/feeds/all.atom?q=zzzz").data)
+    assert [text(p) for p in _xhtml(nothing, "p", "feed-empty")] == [
+        "No articles match yet: subscribe now and new ones will reach you."
+    ]
+    plain = _feed_document(client.get("/feeds/all.atom").data)
+    assert _xhtml(plain, "p", "feed-filter") == []

@@ -22,6 +22,7 @@ import html
 import threading
 from copy import deepcopy
 from functools import lru_cache
+from urllib.parse import parse_qsl, urlsplit
 
 from feedgen.entry import FeedEntry
 from feedgen.ext.base import BaseEntryExtension, BaseExtension
@@ -40,6 +41,14 @@ _DC_NS = "http://purl.org/dc/elements/1.1/"
 _SY_NS = "http://purl.org/rss/1.0/modules/syndication/"
 _EXTENSION = "feeds"  # the name both extensions are registered under
 
+#: How a filtered feed's preview reads each parameter of its query (README, "Filters").
+_FILTERS = {
+    "country": "from the countries",
+    "topic": "about the topics",
+    "q": "with all of the words",
+    "exclude": "with none of the words",
+    "limit": "at most",
+}
 #: Categories of an entry as (term, label, scheme).
 Categories = tuple[tuple[str, str, str], ...]
 #: The entries of a document with their categories.
@@ -192,12 +201,17 @@ def _preview(parent: etree._Element, page: FeedPage, shown: Shown) -> None:
         return
     what = "Atom" if page.fmt == "atom" else "RSS"
     feed = page.feed
-    kind = f"{what} archive page" if page.archive else f"{what} feed"
+    filters = parse_qsl(urlsplit(page.self_url).query)  # a filtered feed names its query in its own URL
+    kind = f"{what} archive page" if page.archive else f"filtered {what} feed" if filters else f"{what} feed"
     div = preview.page(parent, f"{feed.title} ({kind})")
     head = h(div, "header", class_="feed-head")
-    h(head, "p", f"{what} feed", class_="feed-kind")
+    h(head, "p", kind[0].upper() + kind[1:], class_="feed-kind")
     h(head, "h1", feed.title)
     h(head, "p", feed.description, class_="feed-description")
+    if filters:
+        line = h(head, "p", "Only its articles " + "; ".join(f"{_FILTERS[k]} {v}" for k, v in filters) + ". ")
+        h(line, "a", "The whole feed", href=page.urls.feed(feed.key, page.fmt))
+        line.set("class", "feed-filter")
     box = h(head, "div", class_="feed-subscribe")
     intro = h(box, "p", "This is a web feed, for feed readers. ", class_="feed-intro")
     if page.archive:
@@ -212,7 +226,8 @@ def _preview(parent: etree._Element, page: FeedPage, shown: Shown) -> None:
     preview.links(box, others)
     main = h(div, "main", class_="feed-entries")
     if not shown:
-        h(main, "p", "No articles yet: subscribe now and new ones will reach you.", class_="feed-empty")
+        empty = "No articles match yet" if filters else "No articles yet"
+        h(main, "p", f"{empty}: subscribe now and new ones will reach you.", class_="feed-empty")
     else:
         entries = h(main, "ol", class_="entries")
         for article, categories in shown:
