@@ -508,12 +508,21 @@ def test_the_articles_heading_is_aligned_with_its_numbers(live, browser):
             context.close()
 
 
-def test_the_feed_address_breaks_at_slashes_on_a_phone(live, browser):
+@pytest.mark.parametrize(
+    "path, box",
+    [
+        ("/countries/south-georgia-and-the-south-sandwich-islands", "main code.url"),
+        ("/feeds/countries/south-georgia-and-the-south-sandwich-islands.atom", "code.feed-url"),
+        ("/feeds/countries/south-georgia-and-the-south-sandwich-islands.rss", "code.feed-url"),
+    ],
+)
+def test_the_feed_address_breaks_at_slashes_on_a_phone(live, browser, path, box):
+    """On a page and in the previews: between the parts of the address, never inside a word."""
     context = browser.new_context(viewport=PHONE, is_mobile=True)
     try:
         page = context.new_page()
-        page.goto(live.url + "/countries/south-georgia-and-the-south-sandwich-islands")
-        box = page.locator("main code.url")
+        page.goto(live.url + path)
+        box = page.locator(box)
         lines = box.evaluate(
             """(e) => { const lines = new Map(); const walker = document.createTreeWalker(e, NodeFilter.SHOW_TEXT);
               for (let n; (n = walker.nextNode());) for (let i = 0; i < n.length; i++) {
@@ -523,7 +532,8 @@ def test_the_feed_address_breaks_at_slashes_on_a_phone(live, browser):
               return [...lines.values()]; }"""
         )
         assert len(lines) >= 2, lines
-        assert "".join(lines) == f"{live.url}/feeds/countries/south-georgia-and-the-south-sandwich-islands.atom"
+        fmt = "rss" if path.endswith(".rss") else "atom"
+        assert "".join(lines) == f"{live.url}/feeds/countries/south-georgia-and-the-south-sandwich-islands.{fmt}"
         for line in lines[:-1]:
             assert line.endswith(("/", "-")), lines  # between the parts of the address, never inside a word
         width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
