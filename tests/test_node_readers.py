@@ -3,7 +3,7 @@
 rss-parser (Atom and RSS) and @extractus/feed-extractor (Atom, RSS and JSON Feed) are what many
 JavaScript readers and aggregators build on. ``tests/node/read_feeds.mjs`` reads each feed file of a
 static build with both, and every entry they find must have feedparser's id, title, link and date,
-in the same order: the preview markup for browsers (stylesheet, banner) must change nothing for
+in the same order: the preview markup for browsers (stylesheet, XHTML page) must change nothing for
 them. The packages come from npm (``npm install --prefix .ci/node rss-parser@3
 @extractus/feed-extractor@8``, which ``.ci/run`` does; ``FEEDS_NODE_MODULES`` names another
 ``node_modules``).
