@@ -802,6 +802,12 @@ def test_archive_pages_are_styled_and_point_to_the_subscription_feed(data_dir):
         root = _feed_document(response.data)
         codes = [text(c) for c in root.iter(f"{{{XHTML}}}code")]
         assert codes == [f"http://localhost/feeds/all.{fmt}"]
+        # its entries by linked title and date
+        parsed = feedparser.parse(response.data)
+        (entries,) = _xhtml(root, "ol", "entries brief")
+        items = [(a.text, a.get("href")) for a in _xhtml(entries, "a")]
+        assert items == [(e.title, e.link) for e in parsed.entries] and len(items) == 5
+        assert len(_xhtml(entries, "time")) == 5 and not _xhtml(entries, "p")
         assert b'<?xml-stylesheet type="text/css" href="http://localhost/static/feed.css"?>' in response.data
         problems = feedcheck.check(response.data, fmt, location=f"http://localhost/feeds/archive/all/1.{fmt}")
         assert not problems, feedcheck.format_problems(problems)

@@ -16,6 +16,7 @@ from feeds.model import Article
 from feeds.pipeline.index import Feed, Site
 from feeds.render import Urls, day, url_parts
 from feeds.render.documents import SUBSCRIBE, asset
+from feeds.render.preview import ABOUT
 
 if TYPE_CHECKING:
     from feeds.render.documents import FeedQuery
@@ -49,7 +50,7 @@ def environment() -> Environment:
     env.filters["breakable"] = breakable
     env.filters["readers"] = readers
     env.filters["plural"] = _plural
-    env.globals.update(asset=asset, date=date, formats=FORMATS, subscribe_path=SUBSCRIBE)
+    env.globals.update(about_feeds=ABOUT, asset=asset, date=date, formats=FORMATS, subscribe_path=SUBSCRIBE)
     return env
 
 

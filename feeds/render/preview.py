@@ -4,9 +4,10 @@ Browsers render these documents through ``feed.css`` (README, "Feeds in a browse
 cannot make a link clickable, give the tab a title or add a button, so what a person reads and
 uses travels in one XHTML ``div`` at the top level of the document: foreign markup (RFC 4287
 section 6; a namespaced channel element in RSS 2.0; a namespaced element in OPML 2.0) that feed
-readers ignore, and the one place the feed validators accept XHTML outside entry content. The
-feed's own elements are hidden by the stylesheet, so the page reads in document order: the
-title, how to subscribe, then each entry's linked title, date, summary and tags.
+readers ignore and, in Atom and RSS, the one place outside entry content where the W3C Feed
+Validator accepts XHTML. The document's own elements are hidden by the stylesheet, so the page
+reads in document order: the title, how to subscribe, then each entry's linked title, date,
+summary and tags.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from feeds.dates import rfc3339
 from feeds.render import day, url_parts
 
 XHTML = "http://www.w3.org/1999/xhtml"
+#: What a feed is, for a person who has never used one; the pages say it too.
 ABOUT = (
     "An address that a feed reader (an app such as Feedly, Inoreader, NetNewsWire or Newsboat) "
     "checks for you, showing each new article as it comes."
@@ -35,15 +37,11 @@ def h(parent: etree._Element, tag: str, text: str | None = None, **attrs: str) -
     return element
 
 
-def page(parent: etree._Element, title: str, index: int | None = None) -> etree._Element:
-    """The ``div`` that holds the page, with the tab's title (Chromium shows the first XHTML
-    ``title`` of any XML document) and the phone viewport; at ``index`` among ``parent``'s
-    children, else last. XHTML is its default namespace: unprefixed, as in Atom's type="xhtml"."""
-    div = etree.Element(f"{{{XHTML}}}div", {"class": "feed-preview"}, nsmap={None: XHTML})
-    if index is None:
-        parent.append(div)
-    else:
-        parent.insert(index, div)
+def page(parent: etree._Element, title: str) -> etree._Element:
+    """The ``div`` that holds the page, appended to ``parent``, with the tab's title (Chromium shows
+    the first XHTML ``title`` of any XML document) and the phone viewport. XHTML is its default
+    namespace: unprefixed, as in Atom's type="xhtml"."""
+    div = etree.SubElement(parent, f"{{{XHTML}}}div", {"class": "feed-preview"}, nsmap={None: XHTML})
     h(div, "title", title)
     h(div, "meta", name="viewport", content="width=device-width, initial-scale=1")
     return div
