@@ -60,7 +60,9 @@ def _preview(head: etree._Element, site: Site, urls: Urls, fmt: str, groups: lis
     h(top, "p", f"Every feed of {site.meta.title} that has articles, in one file.", class_="feed-description")
     box = h(top, "div", class_="feed-subscribe")
     intro = h(box, "p", "Most feed readers subscribe to all of them at once: look for ", class_="feed-intro")
-    h(intro, "strong", "Import OPML").tail = " in your reader’s settings and give it this address, or this file:"
+    h(
+        intro, "strong", "Import OPML"
+    ).tail = " in your reader’s settings and give it this address (or this page, saved as a file):"
     preview.address(box, urls("/feeds.opml"), "OPML")
     preview.about(box)
     preview.links(box, [("All feeds as a web page", urls("/"))])
