@@ -143,10 +143,10 @@ def index(
         )
 
     for code, slug, name in countries:
-        about = f"{meta.description}, about {name}"
+        about = f"Articles about {name}"
         feeds[f"countries/{slug}"] = tagged("country", "countries", slug, name, about, by_country.get(code, ()), code)
     for slug, name, description in topics:
-        about = description or f"{meta.description}, about {name.lower()}"
+        about = description or f"Articles about {name.lower()}"
         feeds[f"topics/{slug}"] = tagged("topic", "topics", slug, name, about, by_topic.get(slug, ()))
     return Site(
         meta=meta,
