@@ -555,14 +555,21 @@ def test_evaluation_meets_thresholds(combined: Tagger, part: str) -> None:
 # ---------------------------------------------------------------- the topic model and the CLI
 
 
-def _model(tmp_path: Path, weights: dict[str, float], *, threshold: float = 0.5, veto: float | None = None) -> Path:
+def _model(
+    tmp_path: Path,
+    weights: dict[str, float],
+    *,
+    threshold: float = 0.5,
+    veto: float | None = None,
+    weak: float | None = None,
+) -> Path:
     """A hand-made model.json in a data directory: one topic, climate, learned from the words given."""
     document = {
         "format": "feeds topic model",
         "version": 1,
         "trained": {"examples": 3, "folds": 5, "cv_f1": {"rules": 0.5, "model": 0.5, "combined": 0.6}},
         "features": {"pairs": False, "title_words": False, "min_df": 2},
-        "combine": {"rule": "union", "veto": veto},
+        "combine": {"rule": "union", "veto": veto, "weak": weak},
         "idf": {word: 1.0 for word in [*weights, "the"]},
         "topics": {"climate": {"intercept": -3.0, "threshold": threshold, "weights": weights}},
     }
@@ -585,6 +592,32 @@ def test_the_model_can_veto_a_rule_topic(tmp_path: Path) -> None:
     assert compile_tables(tmp_path, DATA, model=False).tag("Climate crisis deepens", "").topics == ("climate",)
     assert compile_tables(tmp_path, DATA).tag("Climate crisis deepens", "").topics == ()  # p = 0.05 < 0.2
     assert compile_tables(tmp_path, DATA).tag("Climate crisis: the glacier melts", "").topics == ("climate",)
+
+
+def test_the_model_needs_less_where_the_rules_found_some_evidence(tmp_path: Path) -> None:
+    _model(tmp_path, {"glacier": 5.0}, threshold=0.9, weak=0.5)  # p = sigmoid(-3 + 5 / sqrt(2)) = 0.63
+    tagger = compile_tables(tmp_path, DATA)
+    assert tagger.tag("Peru: the glacier is gone", "").topics == ()
+    # one "storm" in a summary is too little for the rules alone, enough with the model's 0.63
+    assert compile_tables(tmp_path, DATA, model=False).tag("Peru: the glacier is gone", "A storm came.").topics == ()
+    assert tagger.tag("Peru: the glacier is gone", "A storm came.").topics == ("climate",)
+
+
+def test_the_shipped_model_adds_the_topics_past_their_thresholds(tagger: Tagger, combined: Tagger) -> None:
+    model = combined.model
+    assert model is not None
+    thresholds = dict(zip(model.slugs, model.thresholds, strict=True))
+    for article in labelled_articles("dev"):
+        title, summary = article["title"], article["summary"]
+        rules = tagger.tag(title, summary)
+        weak = {slug for slug, _ in rules.weak}
+        scores = combined.model_scores(title, summary)
+        added = {
+            slug
+            for slug, p in scores.items()
+            if p >= thresholds[slug] or (model.weak is not None and slug in weak and p >= model.weak)
+        }
+        assert set(combined.tag(title, summary).topics) == set(rules.topics) | added, title
 
 
 @pytest.mark.parametrize("text", ["not json", '{"format": "feeds topic model", "version": 99}', '{"format": 1}'])
