@@ -579,28 +579,28 @@ def _model(
 
 
 def test_the_model_adds_a_topic_the_rules_missed(tmp_path: Path) -> None:
-    _model(tmp_path, {"glacier": 8.0})
+    _model(tmp_path, {"iceberg": 8.0})
     tagger = compile_tables(tmp_path, DATA)
-    assert tagger.tag("Peru: the glacier is gone", "").topics == ("climate",)
+    assert tagger.tag("Peru: the iceberg is gone", "").topics == ("climate",)
     assert tagger.tag("Peru: the village is gone", "").topics == ()
-    # sigmoid(-3 + 8 / sqrt(2)), with unit-length idf weights over "the" and "glacier"
-    assert tagger.model_scores("the glacier", "")["climate"] == pytest.approx(1 / (1 + math.exp(3 - 8 / math.sqrt(2))))
+    # sigmoid(-3 + 8 / sqrt(2)), with unit-length idf weights over "the" and "iceberg"
+    assert tagger.model_scores("the iceberg", "")["climate"] == pytest.approx(1 / (1 + math.exp(3 - 8 / math.sqrt(2))))
 
 
 def test_the_model_can_veto_a_rule_topic(tmp_path: Path) -> None:
-    _model(tmp_path, {"glacier": 8.0}, veto=0.2)
+    _model(tmp_path, {"iceberg": 8.0}, veto=0.2)
     assert compile_tables(tmp_path, DATA, model=False).tag("Climate crisis deepens", "").topics == ("climate",)
     assert compile_tables(tmp_path, DATA).tag("Climate crisis deepens", "").topics == ()  # p = 0.05 < 0.2
-    assert compile_tables(tmp_path, DATA).tag("Climate crisis: the glacier melts", "").topics == ("climate",)
+    assert compile_tables(tmp_path, DATA).tag("Climate crisis: the iceberg melts", "").topics == ("climate",)
 
 
 def test_the_model_needs_less_where_the_rules_found_some_evidence(tmp_path: Path) -> None:
-    _model(tmp_path, {"glacier": 5.0}, threshold=0.9, weak=0.5)  # p = sigmoid(-3 + 5 / sqrt(2)) = 0.63
+    _model(tmp_path, {"iceberg": 5.0}, threshold=0.9, weak=0.5)  # p = sigmoid(-3 + 5 / sqrt(2)) = 0.63
     tagger = compile_tables(tmp_path, DATA)
-    assert tagger.tag("Peru: the glacier is gone", "").topics == ()
+    assert tagger.tag("Peru: the iceberg is gone", "").topics == ()
     # one "storm" in a summary is too little for the rules alone, enough with the model's 0.63
-    assert compile_tables(tmp_path, DATA, model=False).tag("Peru: the glacier is gone", "A storm came.").topics == ()
-    assert tagger.tag("Peru: the glacier is gone", "A storm came.").topics == ("climate",)
+    assert compile_tables(tmp_path, DATA, model=False).tag("Peru: the iceberg is gone", "A storm came.").topics == ()
+    assert tagger.tag("Peru: the iceberg is gone", "A storm came.").topics == ("climate",)
 
 
 def test_the_shipped_model_adds_the_topics_past_their_thresholds(tagger: Tagger, combined: Tagger) -> None:
