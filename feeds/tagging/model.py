@@ -60,6 +60,9 @@ class TopicModel:
     cuts: tuple[float, ...]  # the thresholds as logits
     gaps: tuple[float, ...]  # per topic, its threshold less its intercept (as logits)
     index: dict[str, int]  # slug: its position
+    # For the fast path (words alone, no veto, every threshold above its intercept): per word of the
+    # vocabulary, (idf squared, its rows of weights).
+    fast: dict[str, tuple[float, tuple[tuple[int, float], ...]]] | None
     info: dict[str, object]
 
     @classmethod
@@ -90,20 +93,27 @@ class TopicModel:
         combine = data["combine"]
         veto = combine.get("veto")
         weak = combine.get("weak")
+        intercepts = tuple(float(topics[slug]["intercept"]) for slug in slugs)
+        gaps = tuple(_logit(t) - b for t, b in zip(thresholds, intercepts, strict=True))
+        pairs, title_words = bool(data["features"]["pairs"]), bool(data["features"]["title_words"])
+        fast = None
+        if veto is None and not (pairs or title_words) and all(gap > 0 for gap in gaps):
+            fast = {name: (value * value, tuple(weights.get(name, ()))) for name, value in idf.items()}
         return cls(
             Path(path),
             slugs,
-            tuple(float(topics[slug]["intercept"]) for slug in slugs),
+            intercepts,
             thresholds,
             None if veto is None else float(veto),
             None if weak is None else float(weak),
-            bool(data["features"]["pairs"]),
-            bool(data["features"]["title_words"]),
+            pairs,
+            title_words,
             _by_kind({name: value * value for name, value in idf.items()}),
             _by_kind({name: tuple(rows) for name, rows in weights.items()}),
             tuple(map(_logit, thresholds)),
-            tuple(_logit(t) - float(topics[slug]["intercept"]) for slug, t in zip(slugs, thresholds, strict=True)),
+            gaps,
             {slug: index for index, slug in enumerate(slugs)},
+            fast,
             dict(data.get("trained", {})),
         )
 
@@ -137,15 +147,15 @@ class TopicModel:
         return sums
 
     def combine(
-        self, rule_topics: list[str], head: Sequence[str], body: Sequence[str], weak: Iterable[tuple[str, int]] = ()
+        self, rule_topics: list[str], head: Iterable[str], body: Iterable[str], weak: Iterable[tuple[str, int]] = ()
     ) -> list[str]:
         """The topics after the model: the rules' topics it does not veto, and those it adds (probability
         >= the topic's threshold, or >= ``weak`` for a topic of ``weak``, the (slug, weight) of the topics
         the rules found too little evidence of)."""
         cuts = self._cuts(weak)
-        if self.veto is None and not (self.pairs or self.title_words) and min(self.gaps) > 0:
+        if self.fast is not None:
             return self._add(rule_topics, head, body, cuts)
-        sums = self._sums(head, body)
+        sums = self._sums(list(head), list(body))
         out = rule_topics
         if self.veto is not None:
             veto = _logit(self.veto)
@@ -167,33 +177,35 @@ class TopicModel:
         return cuts
 
     def _add(
-        self, rule_topics: list[str], head: Sequence[str], body: Sequence[str], cuts: Sequence[float]
+        self, rule_topics: list[str], head: Iterable[str], body: Iterable[str], cuts: Sequence[float]
     ) -> list[str]:
-        """:meth:`combine` for words alone and no veto (the shipped model), where every threshold lies
-        above its intercept: the vector's length is computed only when a topic may pass."""
+        """:meth:`combine` on the fast path (the shipped model): one look-up per word of the article gives
+        both its weights and its part of the vector's length."""
         names = set(head)
         names.update(body)
-        weights = self.weights[0]
-        found = names & weights.keys()
+        table = self.fast
+        found = names & table.keys()
         if not found:
             return rule_topics
         sums = [0.0] * len(self.slugs)
+        length = 0.0
         for name in found:
-            for index, value in weights[name]:
+            square, rows = table[name]
+            length += square
+            for index, value in rows:
                 sums[index] += value
         index = self.index
         for slug in rule_topics:  # found already
             if slug in index:
                 sums[index[slug]] = 0.0
-        # A topic passes when sum * scale >= its gap (threshold less intercept, > 0). The weighted words
-        # alone bound the vector's length from below, so the scale from above: most articles stop here.
+        # A topic passes when sum / length >= its gap (threshold less intercept, > 0): most articles
+        # have none, which one division per topic in C tells.
+        length = math.sqrt(length)
         gaps = self.gaps if cuts is self.cuts else list(map(sub, cuts, self.intercepts))
-        squares = self.squares[0]
-        if max(map(truediv, sums, gaps)) < math.sqrt(sum(map(squares.__getitem__, found))):
+        if max(map(truediv, sums, gaps)) < length:
             return rule_topics
-        scale = 1 / math.sqrt(sum(map(squares.get, names, repeat(0.0))))
         slugs = self.slugs
-        added = [slugs[n] for n, (value, gap) in enumerate(zip(sums, gaps, strict=True)) if value * scale >= gap]
+        added = [slugs[n] for n, (value, gap) in enumerate(zip(sums, gaps, strict=True)) if value >= gap * length]
         return rule_topics + added if added else rule_topics
 
 
