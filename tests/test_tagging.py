@@ -645,7 +645,7 @@ def test_explain_shows_the_rule_with_its_file_and_the_model(data_dir: Path) -> N
     assert result.exit_code == 0, result.output
     assert "rule: matched 'France' in the title: pycountry name" in result.output
     assert "tables/topics.toml [pensions]" in result.output
-    assert "model: 0." in result.output and f"({data_dir.name}/model.json)" in result.output
+    assert "model: 0." in result.output and f"({data_dir.name}/model.json; adds a topic at 0.50)" in result.output
 
 
 def test_evaluate_scores_each_part(data_dir: Path) -> None:
