@@ -538,8 +538,8 @@ def test_labelled_set_is_well_formed(tagger: Tagger, part: str, size: int) -> No
 
 
 # What the rules and the model reach (README "Countries and topics"). The test part is only measured;
-# issue 20 asks for countries 0.99 and topics 0.88 on it, which is not reached yet (0.957 and 0.856).
-THRESHOLDS = {"dev": (0.96, 0.875), "test": (0.95, 0.85)}
+# issue 20 asks for countries 0.99 and topics 0.88 on it: topics reach it (0.885), countries not yet (0.957).
+THRESHOLDS = {"dev": (0.96, 0.93), "test": (0.95, 0.88)}
 
 
 @pytest.mark.parametrize("part", ["dev", "test"])
@@ -555,14 +555,21 @@ def test_evaluation_meets_thresholds(combined: Tagger, part: str) -> None:
 # ---------------------------------------------------------------- the topic model and the CLI
 
 
-def _model(tmp_path: Path, weights: dict[str, float], *, threshold: float = 0.5, veto: float | None = None) -> Path:
+def _model(
+    tmp_path: Path,
+    weights: dict[str, float],
+    *,
+    threshold: float = 0.5,
+    veto: float | None = None,
+    weak: float | None = None,
+) -> Path:
     """A hand-made model.json in a data directory: one topic, climate, learned from the words given."""
     document = {
         "format": "feeds topic model",
         "version": 1,
         "trained": {"examples": 3, "folds": 5, "cv_f1": {"rules": 0.5, "model": 0.5, "combined": 0.6}},
         "features": {"pairs": False, "title_words": False, "min_df": 2},
-        "combine": {"rule": "union", "veto": veto},
+        "combine": {"rule": "union", "veto": veto, "weak": weak},
         "idf": {word: 1.0 for word in [*weights, "the"]},
         "topics": {"climate": {"intercept": -3.0, "threshold": threshold, "weights": weights}},
     }
@@ -572,19 +579,45 @@ def _model(tmp_path: Path, weights: dict[str, float], *, threshold: float = 0.5,
 
 
 def test_the_model_adds_a_topic_the_rules_missed(tmp_path: Path) -> None:
-    _model(tmp_path, {"glacier": 8.0})
+    _model(tmp_path, {"iceberg": 8.0})
     tagger = compile_tables(tmp_path, DATA)
-    assert tagger.tag("Peru: the glacier is gone", "").topics == ("climate",)
+    assert tagger.tag("Peru: the iceberg is gone", "").topics == ("climate",)
     assert tagger.tag("Peru: the village is gone", "").topics == ()
-    # sigmoid(-3 + 8 / sqrt(2)), with unit-length idf weights over "the" and "glacier"
-    assert tagger.model_scores("the glacier", "")["climate"] == pytest.approx(1 / (1 + math.exp(3 - 8 / math.sqrt(2))))
+    # sigmoid(-3 + 8 / sqrt(2)), with unit-length idf weights over "the" and "iceberg"
+    assert tagger.model_scores("the iceberg", "")["climate"] == pytest.approx(1 / (1 + math.exp(3 - 8 / math.sqrt(2))))
 
 
 def test_the_model_can_veto_a_rule_topic(tmp_path: Path) -> None:
-    _model(tmp_path, {"glacier": 8.0}, veto=0.2)
+    _model(tmp_path, {"iceberg": 8.0}, veto=0.2)
     assert compile_tables(tmp_path, DATA, model=False).tag("Climate crisis deepens", "").topics == ("climate",)
     assert compile_tables(tmp_path, DATA).tag("Climate crisis deepens", "").topics == ()  # p = 0.05 < 0.2
-    assert compile_tables(tmp_path, DATA).tag("Climate crisis: the glacier melts", "").topics == ("climate",)
+    assert compile_tables(tmp_path, DATA).tag("Climate crisis: the iceberg melts", "").topics == ("climate",)
+
+
+def test_the_model_needs_less_where_the_rules_found_some_evidence(tmp_path: Path) -> None:
+    _model(tmp_path, {"iceberg": 5.0}, threshold=0.9, weak=0.5)  # p = sigmoid(-3 + 5 / sqrt(2)) = 0.63
+    tagger = compile_tables(tmp_path, DATA)
+    assert tagger.tag("Peru: the iceberg is gone", "").topics == ()
+    # one "storm" in a summary is too little for the rules alone, enough with the model's 0.63
+    assert compile_tables(tmp_path, DATA, model=False).tag("Peru: the iceberg is gone", "A storm came.").topics == ()
+    assert tagger.tag("Peru: the iceberg is gone", "A storm came.").topics == ("climate",)
+
+
+def test_the_shipped_model_adds_the_topics_past_their_thresholds(tagger: Tagger, combined: Tagger) -> None:
+    model = combined.model
+    assert model is not None
+    thresholds = dict(zip(model.slugs, model.thresholds, strict=True))
+    for article in labelled_articles("dev"):
+        title, summary = article["title"], article["summary"]
+        rules = tagger.tag(title, summary)
+        weak = {slug for slug, _ in rules.weak}
+        scores = combined.model_scores(title, summary)
+        added = {
+            slug
+            for slug, p in scores.items()
+            if p >= thresholds[slug] or (model.weak is not None and slug in weak and p >= model.weak)
+        }
+        assert set(combined.tag(title, summary).topics) == set(rules.topics) | added, title
 
 
 @pytest.mark.parametrize("text", ["not json", '{"format": "feeds topic model", "version": 99}', '{"format": 1}'])
@@ -612,7 +645,7 @@ def test_explain_shows_the_rule_with_its_file_and_the_model(data_dir: Path) -> N
     assert result.exit_code == 0, result.output
     assert "rule: matched 'France' in the title: pycountry name" in result.output
     assert "tables/topics.toml [pensions]" in result.output
-    assert "model: 0." in result.output and f"({data_dir.name}/model.json)" in result.output
+    assert "model: 0." in result.output and f"({data_dir.name}/model.json; adds a topic at 0.50)" in result.output
 
 
 def test_evaluate_scores_each_part(data_dir: Path) -> None:

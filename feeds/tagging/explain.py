@@ -63,7 +63,12 @@ def explain_article(loaded: Loaded, query: str) -> str | None:
                     verdict = "matched" if ev.accepted else "rejected"
                     lines.append(f"    rule: {verdict} {ev.text!r} in the {ev.field}: {ev.source}")
             if kind == "topic" and model is not None and value in scores:
-                lines.append(f"    model: {scores[value]:.2f} ({model.path.parent.name}/{model.path.name})")
+                threshold = model.thresholds[model.index[value]]
+                weak = "" if model.weak is None else f", {model.weak:.2f} with some rule evidence"
+                lines.append(
+                    f"    model: {scores[value]:.2f} ({model.path.parent.name}/{model.path.name}; adds a topic at"
+                    f" {threshold:.2f}{weak})"
+                )
         lines.append("")
     ignored = [e for e in tags.evidence if not e.value]
     if ignored:

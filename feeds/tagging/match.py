@@ -350,8 +350,8 @@ class Tagger:
         if self.model is not None:
             # every token was split (and its words kept) by the scans above
             get = self._lows.__getitem__
-            head = list(chain.from_iterable(map(get, article.title)))
-            topics = self.model.combine(topics, head, list(chain.from_iterable(map(get, article.summary))))
+            head = chain.from_iterable(map(get, article.title))
+            topics = self.model.combine(topics, head, chain.from_iterable(map(get, article.summary)), weak)
         if len(topics) > 1:
             topics.sort(key=self._topic_order.__getitem__)
         if article.abroad and not countries:  # people abroad, employers: the story's place if none other

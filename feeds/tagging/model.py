@@ -7,9 +7,10 @@ probability is the logistic of its intercept plus the dot product with its weigh
 features present only (a sparse dot product).
 
 Combination with the rules (the file's ``combine``): the model adds a topic the rules did not find when
-its probability reaches the topic's threshold, and, with ``veto`` set, drops a topic the rules found
-when its probability is below ``veto``. Thresholds are chosen by cross-validation on the development
-corpus (see :mod:`feeds.tagging.train`).
+its probability reaches the topic's threshold, or, with ``weak`` set, reaches ``weak`` for a topic the
+rules found some evidence of but not enough (one ordinary term in the summary); with ``veto`` set, it
+drops a topic the rules found when its probability is below ``veto``. Thresholds are chosen by
+cross-validation on the development corpus (see :mod:`feeds.tagging.train`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import repeat
+from operator import sub, truediv
 from pathlib import Path
 
 from feeds.tagging.gazetteer import TaggingDataError
@@ -48,6 +50,7 @@ class TopicModel:
     intercepts: tuple[float, ...]
     thresholds: tuple[float, ...]
     veto: float | None
+    weak: float | None  # the threshold for a topic with some rule evidence, short of the rules' minimum
     pairs: bool
     title_words: bool
     # Per kind of feature (word, pair of words as a tuple, title word): idf squared for every feature (the
@@ -55,6 +58,11 @@ class TopicModel:
     squares: tuple[dict, dict, dict]
     weights: tuple[dict, dict, dict]
     cuts: tuple[float, ...]  # the thresholds as logits
+    gaps: tuple[float, ...]  # per topic, its threshold less its intercept (as logits)
+    index: dict[str, int]  # slug: its position
+    # For the fast path (words alone, no veto, every threshold above its intercept): per word of the
+    # vocabulary, (idf squared, its rows of weights).
+    fast: dict[str, tuple[float, tuple[tuple[int, float], ...]]] | None
     info: dict[str, object]
 
     @classmethod
@@ -84,17 +92,28 @@ class TopicModel:
         thresholds = tuple(float(topics[slug]["threshold"]) for slug in slugs)
         combine = data["combine"]
         veto = combine.get("veto")
+        weak = combine.get("weak")
+        intercepts = tuple(float(topics[slug]["intercept"]) for slug in slugs)
+        gaps = tuple(_logit(t) - b for t, b in zip(thresholds, intercepts, strict=True))
+        pairs, title_words = bool(data["features"]["pairs"]), bool(data["features"]["title_words"])
+        fast = None
+        if veto is None and not (pairs or title_words) and all(gap > 0 for gap in gaps):
+            fast = {name: (value * value, tuple(weights.get(name, ()))) for name, value in idf.items()}
         return cls(
             Path(path),
             slugs,
-            tuple(float(topics[slug]["intercept"]) for slug in slugs),
+            intercepts,
             thresholds,
             None if veto is None else float(veto),
-            bool(data["features"]["pairs"]),
-            bool(data["features"]["title_words"]),
+            None if weak is None else float(weak),
+            pairs,
+            title_words,
             _by_kind({name: value * value for name, value in idf.items()}),
             _by_kind({name: tuple(rows) for name, rows in weights.items()}),
             tuple(map(_logit, thresholds)),
+            gaps,
+            {slug: index for index, slug in enumerate(slugs)},
+            fast,
             dict(data.get("trained", {})),
         )
 
@@ -127,40 +146,66 @@ class TopicModel:
                         sums[index] += value * scale
         return sums
 
-    def combine(self, rule_topics: list[str], head: Sequence[str], body: Sequence[str]) -> list[str]:
-        """The topics after the model: the rules' topics it does not veto, and those it adds
-        (probability >= the topic's threshold)."""
-        if self.veto is None and not (self.pairs or self.title_words):
-            return self._add(rule_topics, head, body)
-        sums = self._sums(head, body)
+    def combine(
+        self, rule_topics: list[str], head: Iterable[str], body: Iterable[str], weak: Iterable[tuple[str, int]] = ()
+    ) -> list[str]:
+        """The topics after the model: the rules' topics it does not veto, and those it adds (probability
+        >= the topic's threshold, or >= ``weak`` for a topic of ``weak``, the (slug, weight) of the topics
+        the rules found too little evidence of)."""
+        cuts = self._cuts(weak)
+        if self.fast is not None:
+            return self._add(rule_topics, head, body, cuts)
+        sums = self._sums(list(head), list(body))
         out = rule_topics
         if self.veto is not None:
             veto = _logit(self.veto)
             logits = dict(zip(self.slugs, sums, strict=True))
             out = [slug for slug in rule_topics if logits.get(slug, veto) >= veto]
-        added = [slug for slug, z, cut in zip(self.slugs, sums, self.cuts, strict=True) if z >= cut and slug not in out]
+        added = [slug for slug, z, cut in zip(self.slugs, sums, cuts, strict=True) if z >= cut and slug not in out]
         return out + added if added else out
 
-    def _add(self, rule_topics: list[str], head: Sequence[str], body: Sequence[str]) -> list[str]:
-        """:meth:`combine` for words alone and no veto (the shipped model): only the topics that a word
-        of the article weighs on are computed."""
+    def _cuts(self, weak: Iterable[tuple[str, int]]) -> Sequence[float]:
+        """The thresholds (as logits) for one article: lower for its topics with weak rule evidence."""
+        if self.weak is None or not weak:
+            return self.cuts
+        cuts = list(self.cuts)
+        low = _logit(self.weak)
+        for slug, _ in weak:
+            index = self.index.get(slug)
+            if index is not None and low < cuts[index]:
+                cuts[index] = low
+        return cuts
+
+    def _add(
+        self, rule_topics: list[str], head: Iterable[str], body: Iterable[str], cuts: Sequence[float]
+    ) -> list[str]:
+        """:meth:`combine` on the fast path (the shipped model): one look-up per word of the article gives
+        both its weights and its part of the vector's length."""
         names = set(head)
         names.update(body)
-        squares = self.squares[0]
-        weights = self.weights[0]
-        touched: dict[int, float] = {}
-        for name in names & weights.keys():
-            for index, value in weights[name]:
-                touched[index] = touched.get(index, 0.0) + value
-        if not touched:
+        table = self.fast
+        found = names & table.keys()
+        if not found:
             return rule_topics
-        scale = 1 / math.sqrt(sum(map(squares.__getitem__, names & squares.keys())))
-        slugs, intercepts, cuts = self.slugs, self.intercepts, self.cuts
-        added = [
-            slugs[index]
-            for index, value in touched.items()
-            if intercepts[index] + value * scale >= cuts[index] and slugs[index] not in rule_topics
-        ]
+        sums = [0.0] * len(self.slugs)
+        length = 0.0
+        for name in found:
+            square, rows = table[name]
+            length += square
+            for index, value in rows:
+                sums[index] += value
+        index = self.index
+        for slug in rule_topics:  # found already
+            if slug in index:
+                sums[index[slug]] = 0.0
+        # A topic passes when sum / length >= its gap (threshold less intercept, > 0): most articles
+        # have none, which one division per topic in C tells.
+        length = math.sqrt(length)
+        gaps = self.gaps if cuts is self.cuts else list(map(sub, cuts, self.intercepts))
+        if max(map(truediv, sums, gaps)) < length:
+            return rule_topics
+        slugs = self.slugs
+        added = [slugs[n] for n, (value, gap) in enumerate(zip(sums, gaps, strict=True)) if value >= gap * length]
         return rule_topics + added if added else rule_topics
 
 
