@@ -639,7 +639,16 @@ def test_train_learns_from_the_corpus_and_the_editors_corrections(data_dir: Path
     assert summary["from_listing"] == 1 and summary["examples"] == len(labelled_articles("dev")) + 1
     assert 0 < summary["cv_f1"]["model"] <= 1 and summary["cv_f1"]["combined"] >= summary["cv_f1"]["rules"]
     written = json.loads((data_dir / "model.json").read_text("utf-8"))
-    assert written["trained"] == {key: value for key, value in summary.items() if key != "out"}
+    assert written["trained"] == {key: value for key, value in summary.items() if key not in ("out", "countries")}
+    countries = summary["countries"]
+    assert countries["examples"] == len(labelled_articles("dev")) and countries["out"] == str(
+        data_dir / "countries_model.json"
+    )
+    assert countries["cv"]["combined"]["f1"] >= countries["cv"]["rules"]["f1"]
+    assert json.loads((data_dir / "countries_model.json").read_text("utf-8"))["trained"] == {
+        key: value for key, value in countries.items() if key != "out"
+    }
+    assert compile_tables(data_dir, DATA).country_model is not None
     assert compile_tables(data_dir, DATA).model is not None
 
 

@@ -51,6 +51,8 @@ from dataclasses import dataclass, field
 from itertools import chain
 
 from feeds.slug import fold, slugify
+from feeds.tagging.countries_model import CountryModel, Mention
+from feeds.tagging.countries_model import features as country_features
 from feeds.tagging.gazetteer import Country, Gazetteer, TaggingDataError
 from feeds.tagging.model import TopicModel
 
@@ -153,6 +155,7 @@ class CountryRule:
     surname: str = ""  # a leader's full name: the last word, which alone then means the person here
     demonym: bool = False
     fallback: bool = False  # an employer or a plant: the country only when the article names no other
+    kind: str = ""  # the countries.toml field of the phrase ("name", "cities", "leaders"...), for the country model
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,6 +201,7 @@ class Tagger:
         entries: dict[str, Entry],
         settings: Settings,
         model: TopicModel | None = None,
+        country_model: CountryModel | None = None,
     ) -> None:
         self._gazetteer = gazetteer
         self.countries: tuple[Country, ...] = gazetteer.countries
@@ -210,6 +214,7 @@ class Tagger:
         self._first: frozenset[str] = frozenset(key.split(" ")[0] for key in entries)
         self.settings = settings
         self.model = model
+        self.country_model = country_model
         self._fold = _FoldTable(dict(settings.fold))
         self._given_names = settings.given_names
         self._surnames = settings.surnames
@@ -222,6 +227,7 @@ class Tagger:
         self._passing_abroad = settings.passing_abroad
         self._passing_alone = settings.passing_alone
         self._passing_companies = settings.passing_companies
+        self._before_last = frozenset(phrase.rsplit(" ", 1)[-1] for phrase in settings.passing_before)
         self._passing_words = (
             frozenset(
                 phrase.split(" ")[0]
@@ -338,6 +344,44 @@ class Tagger:
 
     def tag(self, title: str, summary: str) -> Tags:
         """Countries and topics of one article, with the evidence."""
+        tags, article = self._tag(title, summary)
+        model = self.country_model
+        if model is not None and tags.countries and _asks_model(tags.countries, article.mentions):
+            mentions, words = self._mentions(article)
+            kept = tuple(code for code in tags.countries if model.keeps(country_features(code, mentions, words)))
+            if kept != tags.countries:
+                return dataclasses.replace(tags, countries=kept)
+        return tags
+
+    def country_candidates(self, title: str, summary: str) -> tuple[tuple[str, ...], bool, dict[str, list[str]]]:
+        """The countries the rules find in an article, whether the country model is asked about them, and
+        the model's features of every country mentioned (kept by the rules or not)."""
+        tags, article = self._tag(title, summary)
+        mentions, words = self._mentions(article)
+        found = {code: country_features(code, mentions, words) for code in dict.fromkeys(m[0] for m in mentions)}
+        for code in tags.countries:
+            found.setdefault(code, country_features(code, mentions, words))
+        return tags.countries, bool(tags.countries) and _asks_model(tags.countries, article.mentions), found
+
+    def country_scores(self, title: str, summary: str) -> dict[str, float]:
+        """The country model's probability of each country the rules found, where it is asked (empty
+        otherwise, and without a model)."""
+        if self.country_model is None:
+            return {}
+        countries, asked, found = self.country_candidates(title, summary)
+        if not asked:
+            return {}
+        return {code: self.country_model.probability(found[code]) for code in countries}
+
+    def _mentions(self, article: _Article) -> tuple[list[Mention], dict[str, list[Word]]]:
+        mentions = [
+            (code, field, article.locate(field, at)[1], size, kind, verdict)
+            for code, field, at, size, kind, verdict in article.mentions
+        ]
+        return mentions, {"title": article.words("title")[0], "summary": article.words("summary")[0]}
+
+    def _tag(self, title: str, summary: str) -> tuple[Tags, _Article]:
+        """The rules' tags and the article's state."""
         article = _Article(self, self._raw(title), self._raw(summary))
         countries: list[str] = []
         weights: dict[str, int] = {}
@@ -357,7 +401,7 @@ class Tagger:
         if article.abroad and not countries:  # people abroad, employers: the story's place if none other
             countries.extend(article.abroad)
         unique = tuple(dict.fromkeys(countries)) if len(countries) > 1 else tuple(countries)
-        return Tags(unique, tuple(topics), tuple(hits), weak, minimum)
+        return Tags(unique, tuple(topics), tuple(hits), weak, minimum), article
 
     def _scan(
         self,
@@ -485,6 +529,7 @@ class Tagger:
             hits.append(("country", code, text, field, _SURNAME_RULE, False))
             return
         if rule.fallback:
+            article.mentions.append((code, field, at, size, rule.kind, "alone"))
             article.abroad.append(code)
             hits.append(("country", code, text, field, f"{source} (only if no other country)", False))
             return
@@ -492,10 +537,12 @@ class Tagger:
         if passing and passing[0] != "+":
             article.passing_end = (field, article.locate(field, at)[1] + size)
         if passing and passing[0] == "+":  # "Kenyan workers", "the Gaza war": only if no other country
+            article.mentions.append((code, field, at, size, rule.kind, "alone"))
             article.abroad.append(code)
             hits.append(("country", code, text, field, f'{_PASSING_RULE}: "{passing[1:]}" (unless alone)', False))
             return
         if passing:
+            article.mentions.append((code, field, at, size, rule.kind, "passing"))
             hits.append(("country", code, text, field, f'{_PASSING_RULE}: "{passing}"', False))
             return
         if rule.contextual is not None:
@@ -506,6 +553,7 @@ class Tagger:
                 return
         if rule.surname:
             article.people.add(rule.surname)
+        article.mentions.append((code, field, at, size, rule.kind, ""))
         countries.append(code)
         hits.append(("country", code, text, field, source, True))
 
@@ -553,13 +601,31 @@ class Tagger:
                         return "+" + phrase
                 if second in self._passing_companies:  # one word between: "a French uranium firm"
                     return pair
-        if index and words[index - 1][0] in ("and", "or") and article.passing_end == (field, index - 1):
-            return "and"  # the next of a list: "the border with Mali and Burkina Faso"
+        # "exports to the United States", "the border with the DRC": an article between does not count
+        end = index - 1 if index and words[index - 1][0] == "the" else index
+        if not end:
+            return ""
+        last = words[end - 1][0]
+        if last == "and" or last == "or":
+            if article.passing_end == (field, end - 1):
+                return "and"  # the next of a list: "the border with Mali and Burkina Faso"
+            # a list whose first item is no country: "sold in Europe and the United States"
+            first = end - 1
+            while first > 0 and end - first <= 3 and words[first - 1][1][:1].isupper():
+                first -= 1
+            if first == end - 1:
+                return ""
+            end = first - 1 if first and words[first - 1][0] == "the" else first
+            if not end:
+                return ""
+            last = words[end - 1][0]
+        if last not in self._before_last:
+            return ""
         before = self._passing_before
         for length in (1, 2, 3):
-            if index - length < 0:
+            if end - length < 0:
                 break
-            phrase = " ".join(word[0] for word in words[index - length : index])
+            phrase = " ".join(word[0] for word in words[end - length : end])
             if phrase in before:
                 return phrase
         return ""
@@ -610,6 +676,7 @@ class _Article:
         "abroad",
         "passing_end",
         "passing_kinds",
+        "mentions",
     )
 
     def __init__(self, tagger: Tagger, title: list[str], summary: list[str]) -> None:
@@ -624,6 +691,9 @@ class _Article:
         self.passing_end: tuple[str, int] = ("", -1)  # (field, the word after) of the last passing mention
         self.passing_kinds: dict[str, tuple[bool, bool]] = {}  # per field: passing words, people-abroad words
         self.abroad: list[str] = []  # people abroad ("Kenyan workers"), employers: kept only if alone
+        # Every mention of a country, kept or passing, for the country model: (code, field, at, size, kind,
+        # verdict: "" kept, "passing", or "alone" for a mention that counts only when no other country is named)
+        self.mentions: list[tuple[str, str, tuple[int, int], int, str, str]] = []
 
     def words(self, field: str) -> tuple[list[Word], list[int]]:
         """The words of a field and, per white-space token, the index of its first word."""
@@ -675,6 +745,14 @@ class _Article:
                     f'{rule.source}: {reading.code or "no country"} (context "{hit.strip()}")',
                 )
         return rule.default, f"{rule.source}: {rule.default or 'no country'} (default)"
+
+
+def _asks_model(countries: tuple[str, ...], mentions: list[tuple[str, str, tuple[int, int], int, str, str]]) -> bool:
+    """Whether the country model is asked: more than one country, or one not kept from the title."""
+    if len(countries) > 1:
+        return True
+    code = countries[0]
+    return not any(m[0] == code and m[1] == "title" and not m[5] for m in mentions)
 
 
 def _case_ok(words: list[Word], checks: tuple[tuple[int, int, str], ...]) -> bool:
