@@ -517,12 +517,15 @@ class Tagger:
         code = rule.code
         source = rule.source
         if not code:
+            if _NAMESAKES in source:  # "Michael Jordan ... Jordan said": the name alone is the person
+                article.people.add(text.rsplit(" ", 1)[-1].lower())
             hits.append(("country", "", text, field, source, False))
             return
         if rule.caps_ambiguous and article.all_caps(field):
             hits.append(("country", code, text, field, _CAPS_RULE, False))
             return
         if rule.person and self._is_person(field, at, size, article):
+            article.people.add(text.lower())
             hits.append(("country", code, text, field, _PERSON_RULE, False))
             return
         if size == 1 and article.people and text.lower() in article.people:
@@ -784,6 +787,7 @@ def splitter(fold_letters: Mapping[str, str]) -> Callable[[str], list[Word]]:
     return Tagger(Gazetteer((), ()), (), {}, Settings(fold=fold_letters)).words
 
 
+_NAMESAKES = "[stop_phrases] people_namesakes"
 _DATE_RULE = "tagging.toml [topics] month_words: a date, not the noun"
 _CAPS_RULE = "tagging.toml [all_caps]: an abbreviation that is also a word, in an all-caps field"
 _PASSING_RULE = "tagging.toml [passing]: a passing mention"
