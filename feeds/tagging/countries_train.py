@@ -25,7 +25,7 @@ from feeds.tagging.match import Tagger
 
 FOLDS = 5
 _GRID = {
-    "C": (0.1, 0.3, 1.0, 3.0),
+    "C": (0.3, 1.0, 3.0, 10.0),
     "balanced": (False, True),
     "verdicts": (False, True),
     "rejected": (False, True),  # whether the candidates the rules reject are training examples too

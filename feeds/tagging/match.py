@@ -347,8 +347,8 @@ class Tagger:
         tags, article = self._tag(title, summary)
         model = self.country_model
         if model is not None and tags.countries and _asks_model(tags.countries, article.mentions):
-            mentions, words = self._mentions(article)
-            kept = tuple(code for code in tags.countries if model.keeps(country_features(code, mentions, words)))
+            found = country_features(*self._mentions(article))
+            kept = tuple(code for code in tags.countries if model.keeps(found[code]))
             if kept != tags.countries:
                 return dataclasses.replace(tags, countries=kept)
         return tags
@@ -357,10 +357,7 @@ class Tagger:
         """The countries the rules find in an article, whether the country model is asked about them, and
         the model's features of every country mentioned (kept by the rules or not)."""
         tags, article = self._tag(title, summary)
-        mentions, words = self._mentions(article)
-        found = {code: country_features(code, mentions, words) for code in dict.fromkeys(m[0] for m in mentions)}
-        for code in tags.countries:
-            found.setdefault(code, country_features(code, mentions, words))
+        found = {code: sorted(names) for code, names in country_features(*self._mentions(article)).items()}
         return tags.countries, bool(tags.countries) and _asks_model(tags.countries, article.mentions), found
 
     def country_scores(self, title: str, summary: str) -> dict[str, float]:
