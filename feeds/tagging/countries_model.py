@@ -68,6 +68,7 @@ def features(mentions: Sequence[Mention], words: dict[str, list[tuple[str, str, 
             names.add("possessive")  # "Egypt's"
         names.add("before:" + before)
         names.add("after:" + after)
+        names.add(f"kind+before:{kind}|{before}")  # "in Doha" (a city: a venue?) is not "in Qatar"
     top = max(counts.values(), default=0)
     most = "most" if sum(1 for n in counts.values() if n == top) == 1 else "most:shared"
     candidates = f"candidates:{min(len(counts), 4)}"

@@ -606,6 +606,10 @@ class Tagger:
         if not end:
             return ""
         last = words[end - 1][0]
+        if not last and article.passing_end == (field, end - 1) and at[1] == 0 and end == index:
+            raws = article.title if field == "title" else article.summary
+            if at[0] and raws[at[0] - 1][-1] == ",":
+                return ","  # "the embassies of Rwanda, France and Belgium"
         if last == "and" or last == "or":
             if article.passing_end == (field, end - 1):
                 return "and"  # the next of a list: "the border with Mali and Burkina Faso"
