@@ -33,22 +33,25 @@ VERSION = 1
 # A mention: (code, field, index of its first word in the field's words, number of words, the
 # countries.toml field of the phrase, the rules' verdict: "" kept, "passing", "alone").
 Mention = tuple[str, str, int, int, str, str]
+Key = str | tuple[str, ...]
 
 
-def features(mentions: Sequence[Mention], words: dict[str, list[tuple[str, str, str, str]]]) -> dict[str, set[str]]:
+def features(mentions: Sequence[Mention], words: dict[str, list[tuple[str, str, str, str]]]) -> dict[str, set[Key]]:
     """The features of each country mentioned, from every country mention of the article (in the order
-    read: title, then summary) and the words of both fields (:meth:`feeds.tagging.match.Tagger.words`)."""
+    read: title, then summary) and the words of both fields (:meth:`feeds.tagging.match.Tagger.words`).
+    A feature is a name ("in:title") or, for those that hold words, a tuple ("before", "from"); see
+    :func:`name`. Tuples of words already read cost less than new strings."""
     counts: dict[str, int] = {}
-    out: dict[str, set[str]] = {}
+    out: dict[str, set[Key]] = {}
     titled = set()
     for code, field, index, size, kind, verdict in mentions:
         counts[code] = counts.get(code, 0) + 1
         names = out.get(code)
         if names is None:
             names = out[code] = set()
-        names.add(_KINDS.get(kind) or "kind:" + kind)
+        names.add(("kind", kind))
         if verdict:
-            names.add("rule:" + verdict)
+            names.add(("rule", verdict))
         text = words[field]
         end = index + size
         before = (text[index - 1][0] or "<b>") if index else "<s>"  # "<b>": a barrier, punctuation
@@ -63,12 +66,12 @@ def features(mentions: Sequence[Mention], words: dict[str, list[tuple[str, str, 
             names.add("at:0" if index < 5 else "at:1" if index < 15 else "at:2" if index < 30 else "at:3")
         separator = text[end - 1][3]
         if separator[0] == "-":
-            names.add("hyphen:" + after)  # "Chinese-owned"
+            names.add(("hyphen", after))  # "Chinese-owned"
         elif separator[0] in "'’":
             names.add("possessive")  # "Egypt's"
-        names.add("before:" + before)
-        names.add("after:" + after)
-        names.add(f"kind+before:{kind}|{before}")  # "in Doha" (a city: a venue?) is not "in Qatar"
+        names.add(("before", before))
+        names.add(("after", after))
+        names.add(("kind+before", kind, before))  # "in Doha" (a city: a venue?) is not "in Qatar"
     top = max(counts.values(), default=0)
     most = "most" if sum(1 for n in counts.values() if n == top) == 1 else "most:shared"
     candidates = f"candidates:{min(len(counts), 4)}"
@@ -91,8 +94,18 @@ def features(mentions: Sequence[Mention], words: dict[str, list[tuple[str, str, 
 
 
 _MENTIONS = ("mentions:0", "mentions:1", "mentions:2", "mentions:3")
-_KINDS = {kind: "kind:" + kind for kind in ("name", "aliases", "abbreviations", "demonyms", "cities", "regions")}
-_KINDS.update({kind: "kind:" + kind for kind in ("leaders", "parties", "employers", "contextual")})
+_WORDS = frozenset(("kind", "rule", "hyphen", "before", "after", "kind+before"))
+
+
+def name(key: Key) -> str:
+    """A feature's name as the file has it: "in:title", "before:from", "kind+before:cities|in"."""
+    return key if isinstance(key, str) else f"{key[0]}:{'|'.join(key[1:])}"
+
+
+def key(name: str) -> Key:
+    """The feature of a name (the inverse of :func:`name`)."""
+    group, _, rest = name.partition(":")
+    return (group, *rest.split("|")) if group in _WORDS else name
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +114,7 @@ class CountryModel:
 
     path: Path
     intercept: float
-    weights: dict[str, float]
+    weights: dict[Key, float]
     threshold: float
     cut: float  # the threshold as a logit
     info: dict[str, object]
@@ -120,7 +133,7 @@ class CountryModel:
             return cls(
                 Path(path),
                 float(data["intercept"]),
-                {str(name): float(weight) for name, weight in data["weights"].items()},
+                {key(str(name)): float(weight) for name, weight in data["weights"].items()},
                 threshold,
                 _logit(threshold),
                 dict(data.get("trained", {})),
@@ -128,14 +141,14 @@ class CountryModel:
         except (AttributeError, KeyError, TypeError, ValueError) as exc:
             raise TaggingDataError(path, None, f"malformed country model: {exc!r}") from None
 
-    def logit(self, names: Iterable[str]) -> float:
+    def logit(self, names: Iterable[Key]) -> float:
         return self.intercept + sum(map(self.weights.get, names, repeat(0.0)))
 
-    def probability(self, names: Iterable[str]) -> float:
+    def probability(self, names: Iterable[Key]) -> float:
         """The probability that a candidate with these features is a country of the article."""
         return 1 / (1 + math.exp(-self.logit(names)))
 
-    def keeps(self, names: Iterable[str]) -> bool:
+    def keeps(self, names: Iterable[Key]) -> bool:
         return self.logit(names) >= self.cut
 
 

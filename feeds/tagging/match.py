@@ -53,6 +53,8 @@ from itertools import chain
 from feeds.slug import fold, slugify
 from feeds.tagging.countries_model import CountryModel, Mention
 from feeds.tagging.countries_model import features as country_features
+from feeds.tagging.countries_model import key as feature_key
+from feeds.tagging.countries_model import name as feature_name
 from feeds.tagging.gazetteer import Country, Gazetteer, TaggingDataError
 from feeds.tagging.model import TopicModel
 
@@ -350,14 +352,15 @@ class Tagger:
             found = country_features(*self._mentions(article))
             kept = tuple(code for code in tags.countries if model.keeps(found[code]))
             if kept != tags.countries:
-                return dataclasses.replace(tags, countries=kept)
+                return Tags(kept, tags.topics, tags.hits, tags.weak, tags.minimum)
         return tags
 
     def country_candidates(self, title: str, summary: str) -> tuple[tuple[str, ...], bool, dict[str, list[str]]]:
         """The countries the rules find in an article, whether the country model is asked about them, and
         the model's features of every country mentioned (kept by the rules or not)."""
         tags, article = self._tag(title, summary)
-        found = {code: sorted(names) for code, names in country_features(*self._mentions(article)).items()}
+        features = country_features(*self._mentions(article))
+        found = {code: sorted(map(feature_name, names)) for code, names in features.items()}
         return tags.countries, bool(tags.countries) and _asks_model(tags.countries, article.mentions), found
 
     def country_scores(self, title: str, summary: str) -> dict[str, float]:
@@ -368,14 +371,16 @@ class Tagger:
         countries, asked, found = self.country_candidates(title, summary)
         if not asked:
             return {}
-        return {code: self.country_model.probability(found[code]) for code in countries}
+        return {code: self.country_model.probability(map(feature_key, found[code])) for code in countries}
 
     def _mentions(self, article: _Article) -> tuple[list[Mention], dict[str, list[Word]]]:
+        title, title_starts = article.words("title")
+        summary, summary_starts = article.words("summary")
         mentions = [
-            (code, field, article.locate(field, at)[1], size, kind, verdict)
+            (code, field, (title_starts if field == "title" else summary_starts)[at[0]] + at[1], size, kind, verdict)
             for code, field, at, size, kind, verdict in article.mentions
         ]
-        return mentions, {"title": article.words("title")[0], "summary": article.words("summary")[0]}
+        return mentions, {"title": title, "summary": summary}
 
     def _tag(self, title: str, summary: str) -> tuple[Tags, _Article]:
         """The rules' tags and the article's state."""
@@ -560,22 +565,21 @@ class Tagger:
     def _passing(self, field: str, at: tuple[int, int], size: int, article: _Article, demonym: bool = False) -> str:
         """The words next to a country's name that make it a passing mention ("border with", "-owned"),
         or "" (or "+" and the words of a mention that counts only alone: ``abroad``, ``alone``)."""
-        kinds = article.passing_kinds.get(field)
-        if kinds is None:
-            flags = 0  # per token, cached: 1 a word that may start a passing mention, 2 people abroad
-            get = self._token_flags.get
-            for raw in article.title if field == "title" else article.summary:
-                flag = get(raw)
-                if flag is None:
-                    lows = self._low_words(raw)
-                    flag = (not self._passing_words.isdisjoint(lows)) | 2 * (not self._passing_abroad.isdisjoint(lows))
-                    self._token_flags[raw] = flag
-                flags |= flag
-            kinds = (bool(flags & 1), field == "summary" and bool(flags & 2))  # in the title, people are the story
-            article.passing_kinds[field] = kinds
-        abroad = demonym and kinds[1]
-        if not kinds[0] and not abroad:
-            return ""  # none of the words that may start a passing mention: most articles
+        # Only the tokens around the name are looked at (their flags are cached per token: 1, a word that
+        # may start a passing mention; 2, people abroad), so that most mentions need no word list.
+        raws = article.title if field == "title" else article.summary
+        flags = 0
+        get = self._token_flags.get
+        for raw in raws[max(0, at[0] - _BEFORE_TOKENS) : at[0] + size + 3]:
+            flag = get(raw)
+            if flag is None:
+                lows = self._low_words(raw)
+                flag = (not self._passing_words.isdisjoint(lows)) | 2 * (not self._passing_abroad.isdisjoint(lows))
+                self._token_flags[raw] = flag
+            flags |= flag
+        abroad = demonym and field == "summary" and flags & 2  # in the title, people are the story
+        if not flags & 1 and not abroad and article.passing_end[0] != field:
+            return ""  # none of the words that may start a passing mention nearby: most mentions
         words, index = article.locate(field, at)
         after = index + size
         if after < len(words):
@@ -679,7 +683,6 @@ class _Article:
         "people",
         "abroad",
         "passing_end",
-        "passing_kinds",
         "mentions",
     )
 
@@ -693,7 +696,6 @@ class _Article:
         self._title_case: dict[str, bool] | None = None
         self.people: set[str] = set()  # surnames of the leaders named in full so far ("montenegro")
         self.passing_end: tuple[str, int] = ("", -1)  # (field, the word after) of the last passing mention
-        self.passing_kinds: dict[str, tuple[bool, bool]] = {}  # per field: passing words, people-abroad words
         self.abroad: list[str] = []  # people abroad ("Kenyan workers"), employers: kept only if alone
         # Every mention of a country, kept or passing, for the country model: (code, field, at, size, kind,
         # verdict: "" kept, "passing", or "alone" for a mention that counts only when no other country is named)
@@ -788,6 +790,8 @@ def splitter(fold_letters: Mapping[str, str]) -> Callable[[str], list[Word]]:
     return Tagger(Gazetteer((), ()), (), {}, Settings(fold=fold_letters)).words
 
 
+# How far before a name a passing phrase may start, in tokens: "sold in Europe and the United States"
+_BEFORE_TOKENS = 8
 _NAMESAKES = "[stop_phrases] people_namesakes"
 _DATE_RULE = "tagging.toml [topics] month_words: a date, not the noun"
 _CAPS_RULE = "tagging.toml [all_caps]: an abbreviation that is also a word, in an all-caps field"
