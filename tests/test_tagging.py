@@ -792,6 +792,13 @@ def test_a_name_that_folds_to_a_word_needs_its_accents(tagger: Tagger) -> None:
         ("Steelworkers vote at US Steel", "USW members in Pittsburgh voted.", ("US",)),
         ("Suriname elects a president", "Parliament chose the NDP candidate.", ("SR",)),
         ("Portugal: Lisbon rents double as Montenegro scraps controls", "", ("PT",)),
+        ("Portugal: general strike", "The CGTP and the UGT called it.", ("PT",)),
+        ("UGT calls a general strike", "Unions marched in Madrid.", ("ES",)),
+        ("Lebanon: roads blocked", "Protesters filled squares from Tripoli to Tyre.", ("LB",)),
+        ("Clashes in Tripoli", "Militias fought overnight.", ("LY",)),
+        # the river has an article, the country none
+        ("Along the Niger, Mali's boatmen watch the river shrink", "", ("ML",)),
+        ("Niger: oil spills", "Spills in the Niger Delta spread.", ("NE", "NG")),
     ],
 )
 def test_a_name_shared_by_several_countries_is_read_from_the_text(
