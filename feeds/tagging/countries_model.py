@@ -30,21 +30,22 @@ from feeds.tagging.gazetteer import TaggingDataError
 
 FORMAT = "feeds country model"
 VERSION = 1
-# A mention: (code, field, index of its first word in the field's words, number of words, the
+# A mention: (code, field, its position: tokens before it in the field plus words before it in its
+# token, the word before it, the word after it ("<b>" punctuation, "<s>" and "<e>" the field's start
+# and end), the separator after its last word ("-" in "Chinese-owned", "'s " in "Egypt's"), the
 # countries.toml field of the phrase, the rules' verdict: "" kept, "passing", "alone").
-Mention = tuple[str, str, int, int, str, str]
+Mention = tuple[str, str, int, str, str, str, str, str]
 Key = str | tuple[str, ...]
 
 
-def features(mentions: Sequence[Mention], words: dict[str, list[tuple[str, str, str, str]]]) -> dict[str, set[Key]]:
+def features(mentions: Sequence[Mention]) -> dict[str, set[Key]]:
     """The features of each country mentioned, from every country mention of the article (in the order
-    read: title, then summary) and the words of both fields (:meth:`feeds.tagging.match.Tagger.words`).
-    A feature is a name ("in:title") or, for those that hold words, a tuple ("before", "from"); see
-    :func:`name`. Tuples of words already read cost less than new strings."""
+    read: title, then summary). A feature is a name ("in:title") or, for those that hold words, a tuple
+    ("before", "from"); see :func:`name`. Tuples of words already read cost less than new strings."""
     counts: dict[str, int] = {}
     out: dict[str, set[Key]] = {}
     titled = set()
-    for code, field, index, size, kind, verdict in mentions:
+    for code, field, position, before, after, separator, kind, verdict in mentions:
         counts[code] = counts.get(code, 0) + 1
         names = out.get(code)
         if names is None:
@@ -52,19 +53,14 @@ def features(mentions: Sequence[Mention], words: dict[str, list[tuple[str, str, 
         names.add(("kind", kind))
         if verdict:
             names.add(("rule", verdict))
-        text = words[field]
-        end = index + size
-        before = (text[index - 1][0] or "<b>") if index else "<s>"  # "<b>": a barrier, punctuation
-        after = (text[end][0] or "<b>") if end < len(text) else "<e>"
         if field == "title":
             titled.add(code)
-            if index == 0 and after == "<b>":
+            if position == 0 and after == "<b>":
                 names.add("title:prefix")  # "Peru: ..."
-            elif index <= 2:
+            elif position <= 2:
                 names.add("title:start")
         else:
-            names.add("at:0" if index < 5 else "at:1" if index < 15 else "at:2" if index < 30 else "at:3")
-        separator = text[end - 1][3]
+            names.add("at:0" if position < 5 else "at:1" if position < 15 else "at:2" if position < 30 else "at:3")
         if separator[0] == "-":
             names.add(("hyphen", after))  # "Chinese-owned"
         elif separator[0] in "'’":

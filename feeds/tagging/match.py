@@ -35,6 +35,10 @@ How it works (one pass per field, no loop over countries or topics):
 
 6. The topic model (:mod:`feeds.tagging.model`, where the tables have one) adds the topics it is
    confident of, from the same words.
+7. The country model (:mod:`feeds.tagging.countries_model`, where the tables have one) drops a country
+   the rules kept when it gives it a probability below its threshold. It is asked only about articles
+   with more than one country or with a country not kept from the title; every mention the rules saw
+   (kept, passing, or counted only alone) is recorded for it as the scan goes.
 
 The tables are compiled by :mod:`feeds.tagging.compile`. Every match, kept or discarded, is recorded
 as :class:`Evidence` with the data entry or rule behind it. Evidence text is the article text of the
@@ -230,11 +234,10 @@ class Tagger:
         self._passing_alone = settings.passing_alone
         self._passing_companies = settings.passing_companies
         self._before_last = frozenset(phrase.rsplit(" ", 1)[-1] for phrase in settings.passing_before)
+        # The words after a name that may make it passing (the word before is looked up in _before_last).
         self._passing_words = (
-            frozenset(
-                phrase.split(" ")[0]
-                for phrase in settings.passing_before | settings.passing_after | settings.passing_alone
-            )
+            frozenset(phrase.split(" ")[0] for phrase in settings.passing_after | settings.passing_alone)
+            | settings.passing_companies
             | settings.passing_hyphenated
         )
         self._topic_order = {topic.slug: index for index, topic in enumerate(topics)}
@@ -349,7 +352,7 @@ class Tagger:
         tags, article = self._tag(title, summary)
         model = self.country_model
         if model is not None and tags.countries and _asks_model(tags.countries, article.mentions):
-            found = country_features(*self._mentions(article))
+            found = country_features(self._mentions(article))
             kept = tuple(code for code in tags.countries if model.keeps(found[code]))
             if kept != tags.countries:
                 return Tags(kept, tags.topics, tags.hits, tags.weak, tags.minimum)
@@ -359,7 +362,7 @@ class Tagger:
         """The countries the rules find in an article, whether the country model is asked about them, and
         the model's features of every country mentioned (kept by the rules or not)."""
         tags, article = self._tag(title, summary)
-        features = country_features(*self._mentions(article))
+        features = country_features(self._mentions(article))
         found = {code: sorted(map(feature_name, names)) for code, names in features.items()}
         return tags.countries, bool(tags.countries) and _asks_model(tags.countries, article.mentions), found
 
@@ -373,14 +376,35 @@ class Tagger:
             return {}
         return {code: self.country_model.probability(map(feature_key, found[code])) for code in countries}
 
-    def _mentions(self, article: _Article) -> tuple[list[Mention], dict[str, list[Word]]]:
-        title, title_starts = article.words("title")
-        summary, summary_starts = article.words("summary")
-        mentions = [
-            (code, field, (title_starts if field == "title" else summary_starts)[at[0]] + at[1], size, kind, verdict)
-            for code, field, at, size, kind, verdict in article.mentions
-        ]
-        return mentions, {"title": title, "summary": summary}
+    def _mentions(self, article: _Article) -> list[Mention]:
+        """The mentions of countries with the words next to each, read from the cached tokens around it
+        (no word list of the field is needed)."""
+        get = self._cache.get
+        split = self._split
+        out: list[Mention] = []
+        for code, part, (j, k), size, kind, verdict in article.mentions:
+            raws = article.title if part == "title" else article.summary
+            words = get(raws[j]) or split(raws[j])
+            position = j + k  # tokens before it, and words before it in its token
+            if k:
+                before = words[k - 1][0] or "<b>"  # "<b>": a barrier, punctuation
+            elif j:
+                before = (get(raws[j - 1]) or split(raws[j - 1]))[-1][0] or "<b>"
+            else:
+                before = "<s>"
+            last = k + size - 1  # the mention's last word, in this token or one after
+            while last >= len(words):
+                last -= len(words)
+                j += 1
+                words = get(raws[j]) or split(raws[j])
+            if last + 1 < len(words):
+                after = words[last + 1][0] or "<b>"
+            elif j + 1 < len(raws):
+                after = (get(raws[j + 1]) or split(raws[j + 1]))[0][0] or "<b>"
+            else:
+                after = "<e>"
+            out.append((code, part, position, before, after, words[last][3], kind, verdict))
+        return out
 
     def _tag(self, title: str, summary: str) -> tuple[Tags, _Article]:
         """The rules' tags and the article's state."""
@@ -565,12 +589,13 @@ class Tagger:
     def _passing(self, field: str, at: tuple[int, int], size: int, article: _Article, demonym: bool = False) -> str:
         """The words next to a country's name that make it a passing mention ("border with", "-owned"),
         or "" (or "+" and the words of a mention that counts only alone: ``abroad``, ``alone``)."""
-        # Only the tokens around the name are looked at (their flags are cached per token: 1, a word that
-        # may start a passing mention; 2, people abroad), so that most mentions need no word list.
+        # First a look at the cached tokens next to the name (their flags are cached per token: 1, a word
+        # after a name that may make it passing; 2, people abroad) and at the word before it, so that most
+        # mentions need no word list.
         raws = article.title if field == "title" else article.summary
         flags = 0
         get = self._token_flags.get
-        for raw in raws[max(0, at[0] - _BEFORE_TOKENS) : at[0] + size + 3]:
+        for raw in raws[at[0] : at[0] + size + 3]:
             flag = get(raw)
             if flag is None:
                 lows = self._low_words(raw)
@@ -579,7 +604,11 @@ class Tagger:
             flags |= flag
         abroad = demonym and field == "summary" and flags & 2  # in the title, people are the story
         if not flags & 1 and not abroad and article.passing_end[0] != field:
-            return ""  # none of the words that may start a passing mention nearby: most mentions
+            previous = self._word_before(raws, at, 1)
+            if previous == "the":
+                previous = self._word_before(raws, at, 2)
+            if previous not in self._before_last and previous != "and" and previous != "or":
+                return ""  # no word nearby that may make a passing mention: most mentions
         words, index = article.locate(field, at)
         after = index + size
         if after < len(words):
@@ -637,6 +666,17 @@ class Tagger:
             if phrase in before:
                 return phrase
         return ""
+
+    def _word_before(self, raws: list[str], at: tuple[int, int], back: int) -> str:
+        """The lower-case word ``back`` words before (token, word-in-token) ``at``, "" for none or a barrier."""
+        j, k = at
+        k -= back
+        while k < 0:
+            j -= 1
+            if j < 0:
+                return ""
+            k += len(self._cache.get(raws[j]) or self._split(raws[j]))
+        return (self._cache.get(raws[j]) or self._split(raws[j]))[k][0]
 
     def _low_words(self, raw: str) -> tuple[str, ...]:
         """The lower-case words of one white-space token (split now if the scan has not reached it)."""
@@ -790,8 +830,6 @@ def splitter(fold_letters: Mapping[str, str]) -> Callable[[str], list[Word]]:
     return Tagger(Gazetteer((), ()), (), {}, Settings(fold=fold_letters)).words
 
 
-# How far before a name a passing phrase may start, in tokens: "sold in Europe and the United States"
-_BEFORE_TOKENS = 8
 _NAMESAKES = "[stop_phrases] people_namesakes"
 _DATE_RULE = "tagging.toml [topics] month_words: a date, not the noun"
 _CAPS_RULE = "tagging.toml [all_caps]: an abbreviation that is also a word, in an all-caps field"
