@@ -422,6 +422,12 @@ def evaluate(data_dir: Path, part: str, misses: bool, labelled: Path | None) -> 
             f"Topic model ({tagger.model.path.name}): {info.get('examples')} examples, {info.get('folds')}-fold "
             f"cross-validated topic F1: {json.dumps(info.get('cv_f1'))}"
         )
+    if tagger.country_model is not None:
+        info = tagger.country_model.info
+        click.echo(
+            f"Country model ({tagger.country_model.path.name}): {info.get('examples')} examples, "
+            f"{info.get('folds')}-fold cross-validated countries: {json.dumps(info.get('cv'))}"
+        )
 
 
 @main.command()
@@ -456,8 +462,9 @@ def train(data_dir: Path, out: Path | None, as_json: bool) -> None:
     document, summary = training.train(examples, compile_tables(data_dir, model=False))
     target = out or data_dir / "model.json"
     training.write(document, target)
+    countries = _train_countries(loaded, target.with_name("countries_model.json"), data_dir)
     if as_json:
-        click.echo(json.dumps({**summary, "out": str(target)}))
+        click.echo(json.dumps({**summary, "out": str(target), "countries": countries}))
     else:
         scores = summary["cv_f1"]
         click.echo(
@@ -465,6 +472,29 @@ def train(data_dir: Path, out: Path | None, as_json: bool) -> None:
             f"{summary['from_listing']} from the listing); {summary['folds']}-fold cross-validated topic F1: "
             f"rules {scores['rules']:.3f}, model {scores['model']:.3f}, combined {scores['combined']:.3f}"
         )
+        cv = countries["cv"]
+        click.echo(
+            f"{countries['out']}: {countries['candidates']} candidate countries in {countries['examples']} "
+            f"examples; {countries['folds']}-fold cross-validated country F1: rules {cv['rules']['f1']:.3f}, "
+            f"rules and model {cv['combined']['f1']:.3f}"
+        )
+
+
+def _train_countries(loaded: Loaded, target: Path, data_dir: Path) -> dict:
+    """Fit the country model beside the topic model (:mod:`feeds.tagging.countries_train`)."""
+    from feeds.tagging import countries_train
+    from feeds.tagging.compile import compile_tables
+    from feeds.tagging.evaluate import labelled_articles
+
+    corrected = [
+        (a.title, a.summary, a.countries)
+        for a, e in zip(loaded.site.articles, _entries_by_article(loaded), strict=True)
+        if e.meta.countries.add or e.meta.countries.remove
+    ]
+    examples = countries_train.examples_of(labelled_articles("dev"), corrected)
+    document, summary = countries_train.train(examples, compile_tables(data_dir, model=False))
+    countries_train.write(document, target)
+    return {**summary, "out": str(target)}
 
 
 def _entries_by_article(loaded: Loaded) -> list:

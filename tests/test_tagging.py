@@ -538,8 +538,8 @@ def test_labelled_set_is_well_formed(tagger: Tagger, part: str, size: int) -> No
 
 
 # What the rules and the model reach (README "Countries and topics"). The test part is only measured;
-# issue 20 asks for countries 0.99 and topics 0.88 on it: topics reach it (0.885), countries not yet (0.957).
-THRESHOLDS = {"dev": (0.96, 0.93), "test": (0.95, 0.88)}
+# issue 20 asks for countries 0.99 and topics 0.88 on it: topics reach it (0.885), countries not yet (0.968).
+THRESHOLDS = {"dev": (0.98, 0.93), "test": (0.96, 0.88)}
 
 
 @pytest.mark.parametrize("part", ["dev", "test"])
@@ -672,7 +672,16 @@ def test_train_learns_from_the_corpus_and_the_editors_corrections(data_dir: Path
     assert summary["from_listing"] == 1 and summary["examples"] == len(labelled_articles("dev")) + 1
     assert 0 < summary["cv_f1"]["model"] <= 1 and summary["cv_f1"]["combined"] >= summary["cv_f1"]["rules"]
     written = json.loads((data_dir / "model.json").read_text("utf-8"))
-    assert written["trained"] == {key: value for key, value in summary.items() if key != "out"}
+    assert written["trained"] == {key: value for key, value in summary.items() if key not in ("out", "countries")}
+    countries = summary["countries"]
+    assert countries["examples"] == len(labelled_articles("dev")) and countries["out"] == str(
+        data_dir / "countries_model.json"
+    )
+    assert countries["cv"]["combined"]["f1"] >= countries["cv"]["rules"]["f1"]
+    assert json.loads((data_dir / "countries_model.json").read_text("utf-8"))["trained"] == {
+        key: value for key, value in countries.items() if key != "out"
+    }
+    assert compile_tables(data_dir, DATA).country_model is not None
     assert compile_tables(data_dir, DATA).model is not None
 
 
@@ -702,6 +711,14 @@ def test_train_learns_from_the_corpus_and_the_editors_corrections(data_dir: Path
         ("Algeria jails a novelist", "The case has strained ties with Paris.", ("DZ",)),
         ("Niger expels a French uranium firm", "The junta revoked the licence.", ("NE",)),
         ("Lisbon rents soar", "Digital nomads from Berlin push up rents.", ("PT",)),
+        # an article between the passing words and the name, a list whose first item is no country
+        ("Ghana's cocoa exports slump", "Exports to the United States fell by half.", ("GH",)),
+        ("Cobalt miners in Katanga strike", "The cobalt is sold in Europe and the United States.", ("CD",)),
+        # rankings, the targets of a protest abroad, a market, a ship's operator
+        ("India overtakes Britain to become the fifth-largest economy", "", ("IN",)),
+        ("Congo: protests in Kinshasa", "Crowds attacked the embassies of France and Belgium.", ("CD",)),
+        ("Mexico's peso strengthens", "Firms move production closer to the US market.", ("MX",)),
+        ("Yemen: Houthis seize a ship", "The vessel is British-owned and Japanese-operated.", ("YE",)),
     ],
 )
 def test_passing_mentions_do_not_tag(tagger: Tagger, title: str, summary: str, expected: tuple[str, ...]) -> None:
@@ -739,6 +756,55 @@ def test_a_leaders_surname_alone_is_the_person(tagger: Tagger) -> None:
     assert countries(tagger, "Montenegro votes", "Voters in Podgorica went to the polls.") == ("ME",)
 
 
+def test_a_namesakes_name_alone_is_the_person(tagger: Tagger) -> None:
+    assert countries(tagger, "Michael Jordan's jersey sells for a record", "The shirt worn by Jordan sold.") == ()
+    assert countries(tagger, "Jordan: protests in Amman", "Jordan said it would not yield.") == ("JO",)
+
+
+def _country_model(data_dir: Path, weights: dict[str, float], threshold: float = 0.5) -> None:
+    """A hand-made countries_model.json: probability sigmoid(2 + the weights of the features present)."""
+    document = {
+        "format": "feeds country model",
+        "version": 1,
+        "trained": {"examples": 3, "folds": 5},
+        "combine": {"rule": "rules, less what the model scores below threshold", "threshold": threshold},
+        "intercept": 2.0,
+        "weights": weights,
+    }
+    (data_dir / "countries_model.json").write_text(json.dumps(document), "utf-8")
+
+
+def test_the_country_model_drops_a_candidate_of_the_rules(tmp_path: Path) -> None:
+    title, summary = "Ghana: dockers strike", "Dockers in Tema walked out, as workers in Togo did last year."
+    assert countries(compile_tables(tmp_path, DATA, model=False), title, summary) == ("GH", "TG")
+    _country_model(tmp_path, {"only:summary": -5.0})  # sigmoid(2 - 5) = 0.05
+    tagger = compile_tables(tmp_path, DATA)
+    assert countries(tagger, title, summary) == ("GH",)
+    assert tagger.country_scores(title, summary)["TG"] == pytest.approx(1 / (1 + math.exp(3)))
+    # a country alone in the title is never asked about; one named only in the summary is
+    assert countries(tagger, "Ghana: dockers strike", "") == ("GH",)
+    assert countries(tagger, "Dockers strike", "Dockers in Tema walked out across Ghana.") == ()
+
+
+def test_explain_shows_the_country_models_part(data_dir: Path) -> None:
+    listing = data_dir / "articles.txt"
+    text = "Ghana: dockers strike\n\nDockers in Tema walked out, as workers in Togo did last year.\n\n"
+    listing.write_text(text + listing.read_text("utf-8"), "utf-8")
+    _country_model(data_dir, {"only:summary": -5.0})
+    result = CliRunner().invoke(main, ["explain", "--data-dir", str(data_dir), "dockers strike"])
+    assert result.exit_code == 0, result.output
+    assert f"country model: 0.05, dropped ({data_dir.name}/countries_model.json)" in result.output
+    assert f"country model: 0.88, kept ({data_dir.name}/countries_model.json)" in result.output
+
+
+@pytest.mark.parametrize("text", ["not json", '{"format": "feeds country model", "version": 9}', '{"weights": 1}'])
+def test_a_bad_country_model_names_the_file(tmp_path: Path, text: str) -> None:
+    (tmp_path / "countries_model.json").write_text(text, "utf-8")
+    with pytest.raises(TaggingDataError) as error:
+        compile_tables(tmp_path, DATA)
+    assert error.value.path == str(tmp_path / "countries_model.json")
+
+
 def test_a_name_that_folds_to_a_word_needs_its_accents(tagger: Tagger) -> None:
     assert countries(tagger, "Store Workers Walk Out", "") == ()
     assert countries(tagger, "Støre Wins a Second Term", "") == ("NO",)
@@ -759,6 +825,13 @@ def test_a_name_that_folds_to_a_word_needs_its_accents(tagger: Tagger) -> None:
         ("Steelworkers vote at US Steel", "USW members in Pittsburgh voted.", ("US",)),
         ("Suriname elects a president", "Parliament chose the NDP candidate.", ("SR",)),
         ("Portugal: Lisbon rents double as Montenegro scraps controls", "", ("PT",)),
+        ("Portugal: general strike", "The CGTP and the UGT called it.", ("PT",)),
+        ("UGT calls a general strike", "Unions marched in Madrid.", ("ES",)),
+        ("Lebanon: roads blocked", "Protesters filled squares from Tripoli to Tyre.", ("LB",)),
+        ("Clashes in Tripoli", "Militias fought overnight.", ("LY",)),
+        # the river has an article, the country none
+        ("Along the Niger, Mali's boatmen watch the river shrink", "", ("ML",)),
+        ("Niger: oil spills", "Spills in the Niger Delta spread.", ("NE", "NG")),
     ],
 )
 def test_a_name_shared_by_several_countries_is_read_from_the_text(

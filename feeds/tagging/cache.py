@@ -28,7 +28,7 @@ from pathlib import Path
 from feeds import slug
 from feeds.files import digest_files, read_trusted, write_atomic
 from feeds.model import Entry
-from feeds.tagging import compile, gazetteer, match, model
+from feeds.tagging import compile, countries_model, gazetteer, match, model
 from feeds.tagging.compile import compile_tables, sources
 from feeds.tagging.match import Tagger
 
@@ -43,7 +43,7 @@ def default_dir() -> Path:
 
 def _digest(paths: list[Path]) -> str:
     """The tables (and the model), the code that compiles and keeps them, Python's and pycountry's versions."""
-    code = [Path(m.__file__) for m in (compile, match, model, gazetteer, slug, sys.modules[__name__])]
+    code = [Path(m.__file__) for m in (compile, match, model, countries_model, gazetteer, slug, sys.modules[__name__])]
     spec = util.find_spec("pycountry")  # its country list, without importing it
     if spec is not None and spec.origin:
         iso = Path(spec.origin).with_name("databases") / "iso3166-1.json"

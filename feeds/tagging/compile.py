@@ -10,7 +10,8 @@ The tables ship in ``feeds/tagging/tables/``. A data directory may hold its own 
   ``strong`` and ``hints`` are added; a new slug is a new topic (name and description needed);
   ``drop = true`` removes a shipped topic.
 * tagging.toml: per section, lists are added, numbers replaced, ``[[contextual]]`` blocks appended.
-* model.json (the learned topic model, :mod:`feeds.tagging.model`) replaces the shipped one whole.
+* model.json (the learned topic model, :mod:`feeds.tagging.model`) and countries_model.json (the learned
+  country model, :mod:`feeds.tagging.countries_model`) replace the shipped ones whole.
 
 Every file is validated section by section before it is merged: a bad value is a
 :class:`TaggingDataError` naming the file, the line and the key.
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from feeds.slug import fold, slugify
+from feeds.tagging.countries_model import CountryModel
 from feeds.tagging.gazetteer import Gazetteer, TaggingDataError, line_of, read_toml, string_list
 from feeds.tagging.match import (
     BARRIER,
@@ -51,6 +53,7 @@ TABLES = Path(__file__).resolve().parent / "tables"
 #: The table files, in the order they are read.
 FILES = ("tagging.toml", "countries.toml", "topics.toml")
 MODEL = "model.json"
+COUNTRY_MODEL = "countries_model.json"
 
 #: topics.toml fields: (name, weight in the summary, whether a title hit accepts the topic alone)
 _TOPIC_FIELDS = (("terms", 1, True), ("strong", 2, True), ("hints", 1, False))
@@ -65,11 +68,12 @@ def sources(data_dir: Path, shipped_dir: Path = TABLES) -> list[Path]:
     same = Path(data_dir).resolve() == Path(shipped_dir).resolve()
     for name in FILES:
         paths += [path for path in _layers(name, data_dir, shipped_dir, same)]
-    model = Path(data_dir) / MODEL
-    if not model.is_file():
-        model = Path(shipped_dir) / MODEL
-    if model.is_file():
-        paths.append(model)
+    for name in (MODEL, COUNTRY_MODEL):
+        model = Path(data_dir) / name
+        if not model.is_file():
+            model = Path(shipped_dir) / name
+        if model.is_file():
+            paths.append(model)
     return paths
 
 
@@ -88,10 +92,11 @@ def compile_tables(data_dir: Path, shipped_dir: Path = TABLES, *, model: bool = 
     topics = builder.add_topics(_layers("topics.toml", data_dir, shipped_dir, same))
     builder.add_countries(gazetteer, rules)
     builder.add_topic_rules(rules)
-    found = next((path for path in sources(data_dir, shipped_dir) if path.name == MODEL), None)
-    learned = TopicModel.read(found, {topic.slug for topic in topics}) if found and model else None
+    found = {path.name: path for path in sources(data_dir, shipped_dir) if path.name in (MODEL, COUNTRY_MODEL)}
+    learned = TopicModel.read(found[MODEL], {topic.slug for topic in topics}) if MODEL in found and model else None
+    countries = CountryModel.read(found[COUNTRY_MODEL]) if COUNTRY_MODEL in found and model else None
     gazetteer.aliases = ()  # compiled into the entries: the tagger keeps only the name lookups
-    return Tagger(gazetteer, topics, builder.entries, rules.settings(), learned)
+    return Tagger(gazetteer, topics, builder.entries, rules.settings(), learned, countries)
 
 
 # ---------------------------------------------------------------- tagging.toml
@@ -266,11 +271,13 @@ class _Builder:
                 surname=key.rsplit(" ", 1)[-1] if alias.field == "leaders" and " " in key else "",
                 demonym=alias.field == "demonyms",
                 fallback=alias.field == "employers",
+                kind=alias.field,
             )
             self.add_country(alias.path, alias.text, rule, exact_all=alias.field == "abbreviations")
         for key, (alias, context) in contextual.items():  # contextual aliases not listed anywhere else
             if key not in used:
-                self.add_country(None, alias, CountryRule(context.default, (), context.source, contextual=context))
+                rule = CountryRule(context.default, (), context.source, contextual=context, kind="contextual")
+                self.add_country(None, alias, rule)
         for path, group, phrase in rules.stop_phrases:
             source = f'{_name(path)} [stop_phrases] {group}: "{phrase}"'
             self.add_country(path, phrase, CountryRule("", (), source))

@@ -28,6 +28,7 @@ def explain_article(loaded: Loaded, query: str) -> str | None:
     tags = loaded.tagger.tag(entry.title, entry.summary)
     model = loaded.tagger.model
     scores = loaded.tagger.model_scores(entry.title, entry.summary)
+    country_scores = loaded.tagger.country_scores(entry.title, entry.summary)
     lines = [article.title, f"  id: {article.id}", f"  at: {article.location}", ""]
 
     def name(kind: str, value: str) -> str:
@@ -69,6 +70,11 @@ def explain_article(loaded: Loaded, query: str) -> str | None:
                     f"    model: {scores[value]:.2f} ({model.path.parent.name}/{model.path.name}; adds a topic at"
                     f" {threshold:.2f}{weak})"
                 )
+            if kind == "country" and value in country_scores:
+                learned = loaded.tagger.country_model
+                verdict = "kept" if country_scores[value] >= learned.threshold else "dropped"
+                where = f"{learned.path.parent.name}/{learned.path.name}"
+                lines.append(f"    country model: {country_scores[value]:.2f}, {verdict} ({where})")
         lines.append("")
     ignored = [e for e in tags.evidence if not e.value]
     if ignored:

@@ -35,6 +35,10 @@ How it works (one pass per field, no loop over countries or topics):
 
 6. The topic model (:mod:`feeds.tagging.model`, where the tables have one) adds the topics it is
    confident of, from the same words.
+7. The country model (:mod:`feeds.tagging.countries_model`, where the tables have one) drops a country
+   the rules kept when it gives it a probability below its threshold. It is asked only about articles
+   with more than one country or with a country not kept from the title; every mention the rules saw
+   (kept, passing, or counted only alone) is recorded for it as the scan goes.
 
 The tables are compiled by :mod:`feeds.tagging.compile`. Every match, kept or discarded, is recorded
 as :class:`Evidence` with the data entry or rule behind it. Evidence text is the article text of the
@@ -51,6 +55,10 @@ from dataclasses import dataclass, field
 from itertools import chain
 
 from feeds.slug import fold, slugify
+from feeds.tagging.countries_model import CountryModel, Mention
+from feeds.tagging.countries_model import features as country_features
+from feeds.tagging.countries_model import key as feature_key
+from feeds.tagging.countries_model import name as feature_name
 from feeds.tagging.gazetteer import Country, Gazetteer, TaggingDataError
 from feeds.tagging.model import TopicModel
 
@@ -153,6 +161,7 @@ class CountryRule:
     surname: str = ""  # a leader's full name: the last word, which alone then means the person here
     demonym: bool = False
     fallback: bool = False  # an employer or a plant: the country only when the article names no other
+    kind: str = ""  # the countries.toml field of the phrase ("name", "cities", "leaders"...), for the country model
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,6 +207,7 @@ class Tagger:
         entries: dict[str, Entry],
         settings: Settings,
         model: TopicModel | None = None,
+        country_model: CountryModel | None = None,
     ) -> None:
         self._gazetteer = gazetteer
         self.countries: tuple[Country, ...] = gazetteer.countries
@@ -210,6 +220,7 @@ class Tagger:
         self._first: frozenset[str] = frozenset(key.split(" ")[0] for key in entries)
         self.settings = settings
         self.model = model
+        self.country_model = country_model
         self._fold = _FoldTable(dict(settings.fold))
         self._given_names = settings.given_names
         self._surnames = settings.surnames
@@ -222,11 +233,11 @@ class Tagger:
         self._passing_abroad = settings.passing_abroad
         self._passing_alone = settings.passing_alone
         self._passing_companies = settings.passing_companies
+        self._before_last = frozenset(phrase.rsplit(" ", 1)[-1] for phrase in settings.passing_before)
+        # The words after a name that may make it passing (the word before is looked up in _before_last).
         self._passing_words = (
-            frozenset(
-                phrase.split(" ")[0]
-                for phrase in settings.passing_before | settings.passing_after | settings.passing_alone
-            )
+            frozenset(phrase.split(" ")[0] for phrase in settings.passing_after | settings.passing_alone)
+            | settings.passing_companies
             | settings.passing_hyphenated
         )
         self._topic_order = {topic.slug: index for index, topic in enumerate(topics)}
@@ -338,6 +349,65 @@ class Tagger:
 
     def tag(self, title: str, summary: str) -> Tags:
         """Countries and topics of one article, with the evidence."""
+        tags, article = self._tag(title, summary)
+        model = self.country_model
+        if model is not None and tags.countries and _asks_model(tags.countries, article.mentions):
+            found = country_features(self._mentions(article))
+            kept = tuple(code for code in tags.countries if model.keeps(found[code]))
+            if kept != tags.countries:
+                return Tags(kept, tags.topics, tags.hits, tags.weak, tags.minimum)
+        return tags
+
+    def country_candidates(self, title: str, summary: str) -> tuple[tuple[str, ...], bool, dict[str, list[str]]]:
+        """The countries the rules find in an article, whether the country model is asked about them, and
+        the model's features of every country mentioned (kept by the rules or not)."""
+        tags, article = self._tag(title, summary)
+        features = country_features(self._mentions(article))
+        found = {code: sorted(map(feature_name, names)) for code, names in features.items()}
+        return tags.countries, bool(tags.countries) and _asks_model(tags.countries, article.mentions), found
+
+    def country_scores(self, title: str, summary: str) -> dict[str, float]:
+        """The country model's probability of each country the rules found, where it is asked (empty
+        otherwise, and without a model)."""
+        if self.country_model is None:
+            return {}
+        countries, asked, found = self.country_candidates(title, summary)
+        if not asked:
+            return {}
+        return {code: self.country_model.probability(map(feature_key, found[code])) for code in countries}
+
+    def _mentions(self, article: _Article) -> list[Mention]:
+        """The mentions of countries with the words next to each, read from the cached tokens around it
+        (no word list of the field is needed)."""
+        get = self._cache.get
+        split = self._split
+        out: list[Mention] = []
+        for code, part, (j, k), size, kind, verdict in article.mentions:
+            raws = article.title if part == "title" else article.summary
+            words = get(raws[j]) or split(raws[j])
+            position = j + k  # tokens before it, and words before it in its token
+            if k:
+                before = words[k - 1][0] or "<b>"  # "<b>": a barrier, punctuation
+            elif j:
+                before = (get(raws[j - 1]) or split(raws[j - 1]))[-1][0] or "<b>"
+            else:
+                before = "<s>"
+            last = k + size - 1  # the mention's last word, in this token or one after
+            while last >= len(words):
+                last -= len(words)
+                j += 1
+                words = get(raws[j]) or split(raws[j])
+            if last + 1 < len(words):
+                after = words[last + 1][0] or "<b>"
+            elif j + 1 < len(raws):
+                after = (get(raws[j + 1]) or split(raws[j + 1]))[0][0] or "<b>"
+            else:
+                after = "<e>"
+            out.append((code, part, position, before, after, words[last][3], kind, verdict))
+        return out
+
+    def _tag(self, title: str, summary: str) -> tuple[Tags, _Article]:
+        """The rules' tags and the article's state."""
         article = _Article(self, self._raw(title), self._raw(summary))
         countries: list[str] = []
         weights: dict[str, int] = {}
@@ -357,7 +427,7 @@ class Tagger:
         if article.abroad and not countries:  # people abroad, employers: the story's place if none other
             countries.extend(article.abroad)
         unique = tuple(dict.fromkeys(countries)) if len(countries) > 1 else tuple(countries)
-        return Tags(unique, tuple(topics), tuple(hits), weak, minimum)
+        return Tags(unique, tuple(topics), tuple(hits), weak, minimum), article
 
     def _scan(
         self,
@@ -473,18 +543,22 @@ class Tagger:
         code = rule.code
         source = rule.source
         if not code:
+            if _NAMESAKES in source:  # "Michael Jordan ... Jordan said": the name alone is the person
+                article.people.add(text.rsplit(" ", 1)[-1].lower())
             hits.append(("country", "", text, field, source, False))
             return
         if rule.caps_ambiguous and article.all_caps(field):
             hits.append(("country", code, text, field, _CAPS_RULE, False))
             return
         if rule.person and self._is_person(field, at, size, article):
+            article.people.add(text.lower())
             hits.append(("country", code, text, field, _PERSON_RULE, False))
             return
         if size == 1 and article.people and text.lower() in article.people:
             hits.append(("country", code, text, field, _SURNAME_RULE, False))
             return
         if rule.fallback:
+            article.mentions.append((code, field, at, size, rule.kind, "alone"))
             article.abroad.append(code)
             hits.append(("country", code, text, field, f"{source} (only if no other country)", False))
             return
@@ -492,10 +566,12 @@ class Tagger:
         if passing and passing[0] != "+":
             article.passing_end = (field, article.locate(field, at)[1] + size)
         if passing and passing[0] == "+":  # "Kenyan workers", "the Gaza war": only if no other country
+            article.mentions.append((code, field, at, size, rule.kind, "alone"))
             article.abroad.append(code)
             hits.append(("country", code, text, field, f'{_PASSING_RULE}: "{passing[1:]}" (unless alone)', False))
             return
         if passing:
+            article.mentions.append((code, field, at, size, rule.kind, "passing"))
             hits.append(("country", code, text, field, f'{_PASSING_RULE}: "{passing}"', False))
             return
         if rule.contextual is not None:
@@ -506,28 +582,33 @@ class Tagger:
                 return
         if rule.surname:
             article.people.add(rule.surname)
+        article.mentions.append((code, field, at, size, rule.kind, ""))
         countries.append(code)
         hits.append(("country", code, text, field, source, True))
 
     def _passing(self, field: str, at: tuple[int, int], size: int, article: _Article, demonym: bool = False) -> str:
         """The words next to a country's name that make it a passing mention ("border with", "-owned"),
         or "" (or "+" and the words of a mention that counts only alone: ``abroad``, ``alone``)."""
-        kinds = article.passing_kinds.get(field)
-        if kinds is None:
-            flags = 0  # per token, cached: 1 a word that may start a passing mention, 2 people abroad
-            get = self._token_flags.get
-            for raw in article.title if field == "title" else article.summary:
-                flag = get(raw)
-                if flag is None:
-                    lows = self._low_words(raw)
-                    flag = (not self._passing_words.isdisjoint(lows)) | 2 * (not self._passing_abroad.isdisjoint(lows))
-                    self._token_flags[raw] = flag
-                flags |= flag
-            kinds = (bool(flags & 1), field == "summary" and bool(flags & 2))  # in the title, people are the story
-            article.passing_kinds[field] = kinds
-        abroad = demonym and kinds[1]
-        if not kinds[0] and not abroad:
-            return ""  # none of the words that may start a passing mention: most articles
+        # First a look at the cached tokens next to the name (their flags are cached per token: 1, a word
+        # after a name that may make it passing; 2, people abroad) and at the word before it, so that most
+        # mentions need no word list.
+        raws = article.title if field == "title" else article.summary
+        flags = 0
+        get = self._token_flags.get
+        for raw in raws[at[0] : at[0] + size + 3]:
+            flag = get(raw)
+            if flag is None:
+                lows = self._low_words(raw)
+                flag = (not self._passing_words.isdisjoint(lows)) | 2 * (not self._passing_abroad.isdisjoint(lows))
+                self._token_flags[raw] = flag
+            flags |= flag
+        abroad = demonym and field == "summary" and flags & 2  # in the title, people are the story
+        if not flags & 1 and not abroad and article.passing_end[0] != field:
+            previous = self._word_before(raws, at, 1)
+            if previous == "the":
+                previous = self._word_before(raws, at, 2)
+            if previous not in self._before_last and previous != "and" and previous != "or":
+                return ""  # no word nearby that may make a passing mention: most mentions
         words, index = article.locate(field, at)
         after = index + size
         if after < len(words):
@@ -553,16 +634,49 @@ class Tagger:
                         return "+" + phrase
                 if second in self._passing_companies:  # one word between: "a French uranium firm"
                     return pair
-        if index and words[index - 1][0] in ("and", "or") and article.passing_end == (field, index - 1):
-            return "and"  # the next of a list: "the border with Mali and Burkina Faso"
+        # "exports to the United States", "the border with the DRC": an article between does not count
+        end = index - 1 if index and words[index - 1][0] == "the" else index
+        if not end:
+            return ""
+        last = words[end - 1][0]
+        if not last and article.passing_end == (field, end - 1) and at[1] == 0 and end == index:
+            raws = article.title if field == "title" else article.summary
+            if at[0] and raws[at[0] - 1][-1] == ",":
+                return ","  # "the embassies of Rwanda, France and Belgium"
+        if last == "and" or last == "or":
+            if article.passing_end == (field, end - 1):
+                return "and"  # the next of a list: "the border with Mali and Burkina Faso"
+            # a list whose first item is no country: "sold in Europe and the United States"
+            first = end - 1
+            while first > 0 and end - first <= 3 and words[first - 1][1][:1].isupper():
+                first -= 1
+            if first == end - 1:
+                return ""
+            end = first - 1 if first and words[first - 1][0] == "the" else first
+            if not end:
+                return ""
+            last = words[end - 1][0]
+        if last not in self._before_last:
+            return ""
         before = self._passing_before
         for length in (1, 2, 3):
-            if index - length < 0:
+            if end - length < 0:
                 break
-            phrase = " ".join(word[0] for word in words[index - length : index])
+            phrase = " ".join(word[0] for word in words[end - length : end])
             if phrase in before:
                 return phrase
         return ""
+
+    def _word_before(self, raws: list[str], at: tuple[int, int], back: int) -> str:
+        """The lower-case word ``back`` words before (token, word-in-token) ``at``, "" for none or a barrier."""
+        j, k = at
+        k -= back
+        while k < 0:
+            j -= 1
+            if j < 0:
+                return ""
+            k += len(self._cache.get(raws[j]) or self._split(raws[j]))
+        return (self._cache.get(raws[j]) or self._split(raws[j]))[k][0]
 
     def _low_words(self, raw: str) -> tuple[str, ...]:
         """The lower-case words of one white-space token (split now if the scan has not reached it)."""
@@ -609,7 +723,7 @@ class _Article:
         "people",
         "abroad",
         "passing_end",
-        "passing_kinds",
+        "mentions",
     )
 
     def __init__(self, tagger: Tagger, title: list[str], summary: list[str]) -> None:
@@ -622,8 +736,10 @@ class _Article:
         self._title_case: dict[str, bool] | None = None
         self.people: set[str] = set()  # surnames of the leaders named in full so far ("montenegro")
         self.passing_end: tuple[str, int] = ("", -1)  # (field, the word after) of the last passing mention
-        self.passing_kinds: dict[str, tuple[bool, bool]] = {}  # per field: passing words, people-abroad words
         self.abroad: list[str] = []  # people abroad ("Kenyan workers"), employers: kept only if alone
+        # Every mention of a country, kept or passing, for the country model: (code, field, at, size, kind,
+        # verdict: "" kept, "passing", or "alone" for a mention that counts only when no other country is named)
+        self.mentions: list[tuple[str, str, tuple[int, int], int, str, str]] = []
 
     def words(self, field: str) -> tuple[list[Word], list[int]]:
         """The words of a field and, per white-space token, the index of its first word."""
@@ -677,6 +793,14 @@ class _Article:
         return rule.default, f"{rule.source}: {rule.default or 'no country'} (default)"
 
 
+def _asks_model(countries: tuple[str, ...], mentions: list[tuple[str, str, tuple[int, int], int, str, str]]) -> bool:
+    """Whether the country model is asked: more than one country, or one not kept from the title."""
+    if len(countries) > 1:
+        return True
+    code = countries[0]
+    return not any(m[0] == code and m[1] == "title" and not m[5] for m in mentions)
+
+
 def _case_ok(words: list[Word], checks: tuple[tuple[int, int, str], ...]) -> bool:
     """Per check (word, how, form): 2, the word as written, accents included ("Støre" is not "Store");
     1, exact (an acronym); 0, capitalised, but a short all-caps word ("GAO", "RIF") is an acronym, not a
@@ -706,6 +830,7 @@ def splitter(fold_letters: Mapping[str, str]) -> Callable[[str], list[Word]]:
     return Tagger(Gazetteer((), ()), (), {}, Settings(fold=fold_letters)).words
 
 
+_NAMESAKES = "[stop_phrases] people_namesakes"
 _DATE_RULE = "tagging.toml [topics] month_words: a date, not the noun"
 _CAPS_RULE = "tagging.toml [all_caps]: an abbreviation that is also a word, in an all-caps field"
 _PASSING_RULE = "tagging.toml [passing]: a passing mention"
