@@ -483,6 +483,7 @@ def train(data_dir: Path, out: Path | None, as_json: bool) -> None:
 def _train_countries(loaded: Loaded, target: Path, data_dir: Path) -> dict:
     """Fit the country model beside the topic model (:mod:`feeds.tagging.countries_train`)."""
     from feeds.tagging import countries_train
+    from feeds.tagging import train as training
     from feeds.tagging.compile import compile_tables
     from feeds.tagging.evaluate import labelled_articles
 
@@ -491,7 +492,7 @@ def _train_countries(loaded: Loaded, target: Path, data_dir: Path) -> dict:
         for a, e in zip(loaded.site.articles, _entries_by_article(loaded), strict=True)
         if e.meta.countries.add or e.meta.countries.remove
     ]
-    examples = countries_train.examples_of(labelled_articles("dev"), corrected)
+    examples = training.examples_of(labelled_articles("dev"), corrected, key="countries")
     document, summary = countries_train.train(examples, compile_tables(data_dir, model=False))
     countries_train.write(document, target)
     return {**summary, "out": str(target)}

@@ -16,14 +16,13 @@ from __future__ import annotations
 import itertools
 import json
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from feeds.tagging.countries_model import FORMAT, VERSION
 from feeds.tagging.match import Tagger
+from feeds.tagging.train import FOLDS, Example, folds
 
-FOLDS = 5
 _GRID = {
     "C": (0.3, 1.0, 3.0, 10.0),
     "balanced": (False, True),
@@ -36,33 +35,11 @@ _PRUNE = 0.005
 
 
 @dataclass(frozen=True)
-class Example:
-    title: str
-    summary: str
-    countries: frozenset[str]
-    origin: str  # "corpus" or "listing"
-
-
-@dataclass(frozen=True)
 class _Article:
     gold: frozenset[str]
     rules: tuple[str, ...]  # the rules' countries
     asked: bool  # whether the model is asked about them
     candidates: dict[str, list[str]]  # every country mentioned: its features
-
-
-def examples_of(corpus: Sequence[dict], listing: Sequence[tuple[str, str, Sequence[str]]]) -> list[Example]:
-    """Labelled articles of the corpus, then the listing's corrected articles (title, summary, countries)."""
-    out = [
-        Example(str(a["title"]), str(a.get("summary", "")), frozenset(map(str, a.get("countries", []))), "corpus")
-        for a in corpus
-    ]
-    out += [Example(title, summary, frozenset(countries), "listing") for title, summary, countries in listing]
-    return out
-
-
-def _folds(count: int) -> list[list[int]]:
-    return [[n for n in range(count) if n % FOLDS == k] for k in range(FOLDS)]
 
 
 def _names(features: list[str], verdicts: bool) -> list[str]:
@@ -118,7 +95,7 @@ def _score(intercept: float, weights: dict[str, float], names: list[str]) -> flo
 def _held_out(articles: list[_Article], config: dict) -> list[dict[str, float]]:
     """Each article's candidate probabilities from the model fitted on the other folds."""
     out: list[dict[str, float]] = [{} for _ in articles]
-    for fold in _folds(len(articles)):
+    for fold in folds(len(articles)):
         held = set(fold)
         intercept, weights = _fit([a for n, a in enumerate(articles) if n not in held], config)
         for n in fold:
@@ -145,7 +122,7 @@ def train(examples: list[Example], rules_tagger: Tagger) -> tuple[dict, dict]:
     articles = []
     for example in examples:
         rules, asked, candidates = rules_tagger.country_candidates(example.title, example.summary)
-        articles.append(_Article(example.countries, rules, asked, candidates))
+        articles.append(_Article(example.labels, rules, asked, candidates))
     rules_alone = _counts(articles, [set(a.rules) for a in articles])
     best: tuple[float, dict, float, dict] | None = None
     for values in itertools.product(*_GRID.values()):

@@ -44,21 +44,24 @@ _WEAK = (None, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6)
 class Example:
     title: str
     summary: str
-    topics: frozenset[str]
+    labels: frozenset[str]  # the gold topics, or countries
     origin: str  # "corpus" or "listing"
 
 
-def examples_of(corpus: Sequence[dict], listing: Sequence[tuple[str, str, Sequence[str]]]) -> list[Example]:
-    """Labelled articles of the corpus, then the listing's corrected articles (title, summary, topics)."""
+def examples_of(
+    corpus: Sequence[dict], listing: Sequence[tuple[str, str, Sequence[str]]], key: str = "topics"
+) -> list[Example]:
+    """Labelled articles of the corpus, then the listing's corrected articles (title, summary, labels):
+    ``key`` names the labels, ``topics`` or ``countries``."""
     out = [
-        Example(str(a["title"]), str(a.get("summary", "")), frozenset(map(str, a.get("topics", []))), "corpus")
+        Example(str(a["title"]), str(a.get("summary", "")), frozenset(map(str, a.get(key, []))), "corpus")
         for a in corpus
     ]
-    out += [Example(title, summary, frozenset(topics), "listing") for title, summary, topics in listing]
+    out += [Example(title, summary, frozenset(labels), "listing") for title, summary, labels in listing]
     return out
 
 
-def _folds(count: int) -> list[list[int]]:
+def folds(count: int) -> list[list[int]]:
     return [[n for n in range(count) if n % FOLDS == k] for k in range(FOLDS)]
 
 
@@ -118,7 +121,7 @@ def _probabilities(vectorizer, models, docs: list[tuple[str, str]]) -> list[dict
 def _held_out(docs: list, gold: list[frozenset[str]], slugs: list[str], config: dict) -> list[dict[str, float]]:
     """Each example's topic probabilities from the model fitted on the other folds."""
     scores: list[dict[str, float]] = [{} for _ in docs]
-    for fold in _folds(len(docs)):
+    for fold in folds(len(docs)):
         held = set(fold)
         train_at = [n for n in range(len(docs)) if n not in held]
         vectorizer, models = _fit([docs[n] for n in train_at], [gold[n] for n in train_at], slugs, config)
@@ -160,7 +163,7 @@ def train(examples: list[Example], rules_tagger: Tagger) -> tuple[dict, dict]:
     """The model file's content and a summary: examples, the chosen settings, cross-validated F1 of
     the rules, the model and their combination."""
     slugs = [topic.slug for topic in rules_tagger.topics]
-    gold = [e.topics for e in examples]
+    gold = [e.labels for e in examples]
     tags = [rules_tagger.tag(e.title, e.summary) for e in examples]
     rules = [set(t.topics) for t in tags]
     weak = [{slug for slug, _ in t.weak} for t in tags]
