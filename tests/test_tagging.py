@@ -620,12 +620,20 @@ def test_the_shipped_model_adds_the_topics_past_their_thresholds(tagger: Tagger,
         assert set(combined.tag(title, summary).topics) == set(rules.topics) | added, title
 
 
-@pytest.mark.parametrize("text", ["not json", '{"format": "feeds topic model", "version": 99}', '{"format": 1}'])
-def test_a_bad_model_file_names_the_file(tmp_path: Path, text: str) -> None:
-    (tmp_path / "model.json").write_text(text, "utf-8")
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        *((name, text) for name in ("model.json", "countries_model.json") for text in ("not json", '{"format": 1}')),
+        ("model.json", '{"format": "feeds topic model", "version": 99}'),
+        ("countries_model.json", '{"format": "feeds country model", "version": 9}'),
+        ("countries_model.json", '{"weights": 1}'),
+    ],
+)
+def test_a_bad_model_file_names_the_file(tmp_path: Path, name: str, text: str) -> None:
+    (tmp_path / name).write_text(text, "utf-8")
     with pytest.raises(TaggingDataError) as error:
         compile_tables(tmp_path, DATA)
-    assert error.value.path == str(tmp_path / "model.json")
+    assert error.value.path == str(tmp_path / name)
 
 
 def test_the_shipped_model_is_readable_and_versioned() -> None:
@@ -795,14 +803,6 @@ def test_explain_shows_the_country_models_part(data_dir: Path) -> None:
     assert result.exit_code == 0, result.output
     assert f"country model: 0.05, dropped ({data_dir.name}/countries_model.json)" in result.output
     assert f"country model: 0.88, kept ({data_dir.name}/countries_model.json)" in result.output
-
-
-@pytest.mark.parametrize("text", ["not json", '{"format": "feeds country model", "version": 9}', '{"weights": 1}'])
-def test_a_bad_country_model_names_the_file(tmp_path: Path, text: str) -> None:
-    (tmp_path / "countries_model.json").write_text(text, "utf-8")
-    with pytest.raises(TaggingDataError) as error:
-        compile_tables(tmp_path, DATA)
-    assert error.value.path == str(tmp_path / "countries_model.json")
 
 
 def test_a_name_that_folds_to_a_word_needs_its_accents(tagger: Tagger) -> None:
