@@ -424,10 +424,34 @@ class Tagger:
             topics = self.model.combine(topics, head, chain.from_iterable(map(get, article.summary)), weak)
         if len(topics) > 1:
             topics.sort(key=self._topic_order.__getitem__)
+        if article.qualified and countries:  # "Peru Plant Strike ... in Peru, Illinois": the title's Peru too
+            hits = self._unqualify(article, countries, hits)
         if article.abroad and not countries:  # people abroad, employers: the story's place if none other
-            countries.extend(article.abroad)
+            # an employer only in a story about its workers (one with a topic): not Samsung's profits
+            countries.extend(code for code, employer in article.abroad if topics or not employer)
         unique = tuple(dict.fromkeys(countries)) if len(countries) > 1 else tuple(countries)
         return Tags(unique, tuple(topics), tuple(hits), weak, minimum), article
+
+    @staticmethod
+    def _unqualify(
+        article: _Article, countries: list[str], hits: list[tuple[str, str, str, str, str, bool]]
+    ) -> list[tuple[str, str, str, str, str, bool]]:
+        """Drop the mentions, read before the comma that told, of a name found to be a town elsewhere."""
+        hits = [
+            (kind, code, text, field, _QUALIFIED_RULE, False)
+            if kept and kind == "country" and (code, text.lower()) in article.qualified
+            else (kind, code, text, field, source, kept)
+            for kind, code, text, field, source, kept in hits
+        ]
+        still = {hit[1] for hit in hits if hit[5] and hit[0] == "country"}
+        gone = set(countries) - still
+        if gone:
+            countries[:] = [code for code in countries if code not in gone]
+            article.mentions[:] = [
+                (code, *rest, "passing" if code in gone and not verdict else verdict)
+                for code, *rest, verdict in article.mentions
+            ]
+        return hits
 
     def _scan(
         self,
@@ -559,15 +583,15 @@ class Tagger:
             return
         if rule.fallback:
             article.mentions.append((code, field, at, size, rule.kind, "alone"))
-            article.abroad.append(code)
-            hits.append(("country", code, text, field, f"{source} (only if no other country)", False))
+            article.abroad.append((code, True))
+            hits.append(("country", code, text, field, f"{source} (only if no other country, and a topic)", False))
             return
         passing = self._passing(field, at, size, article, rule.demonym)
         if passing and passing[0] != "+":
             article.passing_end = (field, article.locate(field, at)[1] + size)
         if passing and passing[0] == "+":  # "Kenyan workers", "the Gaza war": only if no other country
             article.mentions.append((code, field, at, size, rule.kind, "alone"))
-            article.abroad.append(code)
+            article.abroad.append((code, False))
             hits.append(("country", code, text, field, f'{_PASSING_RULE}: "{passing[1:]}" (unless alone)', False))
             return
         if passing:
@@ -580,6 +604,11 @@ class Tagger:
             if not code:
                 hits.append(("country", rule.code, text, field, source, False))
                 return
+        if (code, text.lower()) in article.qualified or self._qualifier(field, at, size, article, code):
+            article.qualified.add((code, text.lower()))
+            article.mentions.append((code, field, at, size, rule.kind, "passing"))
+            hits.append(("country", code, text, field, _QUALIFIED_RULE, False))
+            return
         if rule.surname:
             article.people.add(rule.surname)
         article.mentions.append((code, field, at, size, rule.kind, ""))
@@ -667,6 +696,34 @@ class Tagger:
                 return phrase
         return ""
 
+    def _qualifier(self, field: str, at: tuple[int, int], size: int, article: _Article, code: str) -> bool:
+        """Whether the name is followed by a comma and a region of another country: "Paris, Texas",
+        "Lebanon, New Hampshire" name a town of that other country."""
+        raws = article.title if field == "title" else article.summary
+        get = self._cache.get
+        j, last = at[0], at[1] + size - 1
+        words = get(raws[j]) or self._split(raws[j])
+        while last >= len(words):
+            last -= len(words)
+            j += 1
+            words = get(raws[j]) or self._split(raws[j])
+        if raws[j][-1] != "," or last + 2 != len(words) or j + 1 >= len(raws):
+            return False  # most mentions: no comma right after the name
+        ahead: list[Word] = []
+        for raw in raws[j + 1 : j + 4]:
+            for word in get(raw) or self._split(raw):
+                if not word[0] or len(ahead) == 3:
+                    break
+                ahead.append(word)
+            if raw[-1] in ",.;:" or len(ahead) == 3:
+                break
+        for length in range(len(ahead), 0, -1):
+            entry = self._entries.get(" ".join(word[0] for word in ahead[:length]))
+            rule = entry.country if entry is not None else None
+            if rule is not None and rule.kind == "regions" and rule.code and rule.code != code:
+                return not rule.checks or _case_ok(ahead[:length], rule.checks)
+        return False
+
     def _word_before(self, raws: list[str], at: tuple[int, int], back: int) -> str:
         """The lower-case word ``back`` words before (token, word-in-token) ``at``, "" for none or a barrier."""
         j, k = at
@@ -724,6 +781,7 @@ class _Article:
         "abroad",
         "passing_end",
         "mentions",
+        "qualified",
     )
 
     def __init__(self, tagger: Tagger, title: list[str], summary: list[str]) -> None:
@@ -736,10 +794,12 @@ class _Article:
         self._title_case: dict[str, bool] | None = None
         self.people: set[str] = set()  # surnames of the leaders named in full so far ("montenegro")
         self.passing_end: tuple[str, int] = ("", -1)  # (field, the word after) of the last passing mention
-        self.abroad: list[str] = []  # people abroad ("Kenyan workers"), employers: kept only if alone
+        # people abroad ("Kenyan workers") and employers (True), kept only if alone: (code, employer)
+        self.abroad: list[tuple[str, bool]] = []
         # Every mention of a country, kept or passing, for the country model: (code, field, at, size, kind,
         # verdict: "" kept, "passing", or "alone" for a mention that counts only when no other country is named)
         self.mentions: list[tuple[str, str, tuple[int, int], int, str, str]] = []
+        self.qualified: set[tuple[str, str]] = set()  # (code, lower-case name) of a town elsewhere: "Paris, Texas"
 
     def words(self, field: str) -> tuple[list[Word], list[int]]:
         """The words of a field and, per white-space token, the index of its first word."""
@@ -834,5 +894,6 @@ _NAMESAKES = "[stop_phrases] people_namesakes"
 _DATE_RULE = "tagging.toml [topics] month_words: a date, not the noun"
 _CAPS_RULE = "tagging.toml [all_caps]: an abbreviation that is also a word, in an all-caps field"
 _PASSING_RULE = "tagging.toml [passing]: a passing mention"
+_QUALIFIED_RULE = 'a town of the region named after the comma ("Paris, Texas"), not the country'
 _SURNAME_RULE = "a leader named in full before: the surname alone is the person"
 _PERSON_RULE = "tagging.toml [person_names]: a person's name, not the country"
