@@ -427,8 +427,10 @@ class Tagger:
         if article.qualified and countries:  # "Peru Plant Strike ... in Peru, Illinois": the title's Peru too
             hits = self._unqualify(article, countries, hits)
         if article.abroad and not countries:  # people abroad, employers: the story's place if none other
-            # an employer only in a story about its workers (one with a topic): not Samsung's profits
-            countries.extend(code for code, employer in article.abroad if topics or not employer)
+            # people abroad and datelines before employers, and an employer only in a story about its
+            # workers (one with a topic): not Samsung's profits
+            alone = [code for code, employer in article.abroad if not employer]
+            countries.extend(alone or (code for code, employer in article.abroad if topics))
         unique = tuple(dict.fromkeys(countries)) if len(countries) > 1 else tuple(countries)
         return Tags(unique, tuple(topics), tuple(hits), weak, minimum), article
 
@@ -604,6 +606,12 @@ class Tagger:
             if not code:
                 hits.append(("country", rule.code, text, field, source, False))
                 return
+        if at == (0, 0) and field == "summary" and rule.kind in ("cities", "contextual") and text.isupper():
+            # a dateline ("NAIROBI, Nov 20 —"): where the story was filed, its place only if no other
+            article.mentions.append((code, field, at, size, rule.kind, "alone"))
+            article.abroad.append((code, False))
+            hits.append(("country", code, text, field, _DATELINE_RULE, False))
+            return
         if (code, text.lower()) in article.qualified or self._qualifier(field, at, size, article, code):
             article.qualified.add((code, text.lower()))
             article.mentions.append((code, field, at, size, rule.kind, "passing"))
@@ -624,7 +632,7 @@ class Tagger:
         raws = article.title if field == "title" else article.summary
         flags = 0
         get = self._token_flags.get
-        for raw in raws[at[0] : at[0] + size + 3]:
+        for raw in raws[at[0] : at[0] + size + (6 if demonym else 3)]:  # a list of demonyms is longer
             flag = get(raw)
             if flag is None:
                 lows = self._low_words(raw)
@@ -651,6 +659,9 @@ class Tagger:
                     return "+" + " ".join(ahead[:2])
                 if ahead[0] in ("and", "or") and len(ahead) == 3 and ahead[2] in self._passing_abroad:
                     return "+" + " ".join(ahead)
+                listed = self._listed_abroad(words, after)
+                if listed:
+                    return "+" + listed
             if words[after - 1][3] == "-" and following in self._passing_hyphenated:
                 return "-" + following
             if words[after - 1][3][-1:] == " ":  # also "Trump's tariffs"
@@ -723,6 +734,24 @@ class Tagger:
             if rule is not None and rule.kind == "regions" and rule.code and rule.code != code:
                 return not rule.checks or _case_ok(ahead[:length], rule.checks)
         return False
+
+    def _listed_abroad(self, words: list[Word], after: int) -> str:
+        """The people abroad at the end of a list of demonyms ("Bangladeshi, Nepali, Indian and Kenyan
+        nationals", "Chinese, Indonesian and three American nationals"), or ""."""
+        entries = self._entries
+        previous = words[after - 1]
+        for n, word in enumerate(words[after : after + 9]):
+            low = word[0]
+            if low in self._passing_abroad and word[1][:1].islower():
+                return " ".join(w[2] or "," for w in words[after : after + n + 1]) if n else ""
+            if not previous[0]:  # after a comma: only another demonym goes on with the list
+                entry = entries.get(low)
+                if entry is None or entry.country is None or not entry.country.demonym:
+                    return ""
+            elif low and low not in _BETWEEN and not low.isdigit() and not word[1][:1].isupper():
+                return ""  # a word that is no demonym, count or conjunction ends the list
+            previous = word
+        return ""
 
     def _word_before(self, raws: list[str], at: tuple[int, int], back: int) -> str:
         """The lower-case word ``back`` words before (token, word-in-token) ``at``, "" for none or a barrier."""
@@ -894,6 +923,11 @@ _NAMESAKES = "[stop_phrases] people_namesakes"
 _DATE_RULE = "tagging.toml [topics] month_words: a date, not the noun"
 _CAPS_RULE = "tagging.toml [all_caps]: an abbreviation that is also a word, in an all-caps field"
 _PASSING_RULE = "tagging.toml [passing]: a passing mention"
+# Words that may stand between the demonyms of a list and the people: "and three American nationals".
+_BETWEEN = frozenset(
+    ("and", "or", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "dozens", "hundreds")
+)
+_DATELINE_RULE = "a dateline: the place the story was filed from, counted only if no other country is named"
 _QUALIFIED_RULE = 'a town of the region named after the comma ("Paris, Texas"), not the country'
 _SURNAME_RULE = "a leader named in full before: the surname alone is the person"
 _PERSON_RULE = "tagging.toml [person_names]: a person's name, not the country"
