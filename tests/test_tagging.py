@@ -740,6 +740,21 @@ def test_passing_mentions_do_not_tag(tagger: Tagger, title: str, summary: str, e
 
 
 @pytest.mark.parametrize(
+    ("title", "code"),
+    [
+        ("Bank of Canada cuts to 2.25%", "CA"),
+        ("Bank of Korea holds rates", "KR"),
+        ("Bank of Israel holds at 4.5%", "IL"),
+        ("Bank of England cuts in a split vote", "GB"),
+        ("Bank of Japan raises rates", "JP"),
+    ],
+)
+def test_a_topic_phrase_keeps_the_country_it_names(tagger: Tagger, title: str, code: str) -> None:
+    tags = tagger.tag(title, "The governor cited weak data.")
+    assert tags.countries == (code,) and "economy" in tags.topics
+
+
+@pytest.mark.parametrize(
     ("title", "summary", "expected"),
     [
         # people abroad, in the summary: their country only when no other is named
