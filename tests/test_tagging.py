@@ -538,8 +538,8 @@ def test_labelled_set_is_well_formed(tagger: Tagger, part: str, size: int) -> No
 
 
 # What the rules and the model reach (README "Countries and topics"). The test part is only measured;
-# issue 20 asks for countries 0.99 and topics 0.88 on it: topics reach it (0.885), countries not yet (0.968).
-THRESHOLDS = {"dev": (0.97, 0.91), "test": (0.96, 0.88)}
+# issue 20 asks for countries 0.99 and topics 0.88 on it: topics reach it (0.893), countries not yet (0.969).
+THRESHOLDS = {"dev": (0.97, 0.92), "test": (0.96, 0.88)}
 
 
 @pytest.mark.parametrize("part", ["dev", "test"])

@@ -711,6 +711,8 @@ class Tagger:
         """Whether the name is followed by a comma and a region of another country: "Paris, Texas",
         "Lebanon, New Hampshire" name a town of that other country."""
         raws = article.title if field == "title" else article.summary
+        if not any(raw[-1] == "," for raw in raws[at[0] : at[0] + size]):
+            return False  # most mentions: no comma right after the name
         get = self._cache.get
         j, last = at[0], at[1] + size - 1
         words = get(raws[j]) or self._split(raws[j])
@@ -719,7 +721,7 @@ class Tagger:
             j += 1
             words = get(raws[j]) or self._split(raws[j])
         if raws[j][-1] != "," or last + 2 != len(words) or j + 1 >= len(raws):
-            return False  # most mentions: no comma right after the name
+            return False
         ahead: list[Word] = []
         for raw in raws[j + 1 : j + 4]:
             for word in get(raw) or self._split(raw):
