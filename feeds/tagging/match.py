@@ -632,13 +632,15 @@ class Tagger:
         raws = article.title if field == "title" else article.summary
         flags = 0
         get = self._token_flags.get
-        for raw in raws[at[0] : at[0] + size + (6 if demonym else 3)]:  # a list of demonyms is longer
+        near = at[0] + size + 3
+        wide = near + 3 if demonym and field == "summary" else near  # people at the end of a list of demonyms
+        for n, raw in enumerate(raws[at[0] : wide], at[0]):
             flag = get(raw)
             if flag is None:
                 lows = self._low_words(raw)
                 flag = (not self._passing_words.isdisjoint(lows)) | 2 * (not self._passing_abroad.isdisjoint(lows))
                 self._token_flags[raw] = flag
-            flags |= flag
+            flags |= flag if n < near else flag & 2
         abroad = demonym and field == "summary" and flags & 2  # in the title, people are the story
         if not flags & 1 and not abroad and article.passing_end[0] != field:
             previous = self._word_before(raws, at, 1)
