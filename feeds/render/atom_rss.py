@@ -12,8 +12,10 @@ hub, ``sy:updatePeriod``/``updateFrequency`` in RSS, the XHTML page for browsers
 (:class:`_EntryExtension`).
 
 An article is in several feeds (all, its countries, its topics) and their archives, with the
-same entry in each: one :class:`~feedgen.entry.FeedEntry` is made for it and added to every
-feed that shows it.
+same entry in each: its entry is made and serialized once per format (with the indentation it has
+in a document) and its bytes are written into every document that shows it. feedgen writes a
+document's entries after everything else, so a document is feedgen's output without entries with
+the entries' bytes before its closing tags.
 """
 
 from __future__ import annotations
@@ -131,9 +133,6 @@ def _categories(page: FeedPage, names: dict[str, dict[str, str]], article: Artic
     )
 
 
-# An entry is in a handful of feeds, which a build writes one after the other (and the service
-# renders on demand); bounded so that a complete build of many articles does not keep them all.
-@lru_cache(maxsize=4096)
 def _entry(article: Article, link: str, categories: Categories) -> FeedEntry:
     """One article as a feedgen entry, for every Atom and RSS document that shows it."""
     fe = FeedEntry()
@@ -153,23 +152,58 @@ def _entry(article: Article, link: str, categories: Categories) -> FeedEntry:
     return fe
 
 
-def _document(page: FeedPage, names: dict[str, dict[str, str]]) -> FeedGenerator:
+#: Bytes of entries by (format, article id), for the documents of one site on one base URL.
+Made = dict[tuple[str, str], bytes]
+# Where a document's entries go, by format: before its closing tags, and the wrapper that gives an
+# entry serialized alone the indentation it has in a document (its lines but the wrapper's).
+_CLOSE = {"atom": b"</feed>\n", "rss": b"  </channel>\n</rss>\n"}
+_WRAP = {"atom": 1, "rss": 2}
+
+
+def _entry_bytes(fmt: str, entry: FeedEntry) -> bytes:
+    """The entry as a document holds it: made by feedgen, serialized by lxml at its depth."""
+    if fmt == "atom":
+        root = etree.Element("feed")
+        root.append(entry.atom_entry())
+    else:
+        root = etree.Element("rss", nsmap={"dc": _DC_NS})  # as the document declares dc:creator
+        etree.SubElement(root, "channel").append(entry.rss_entry())
+    text = etree.tostring(root, pretty_print=True, encoding="UTF-8")
+    depth = _WRAP[fmt]
+    lines = text.split(b"\n")
+    return b"\n".join(lines[depth : -depth - 1]) + b"\n"
+
+
+def _document(fmt: str, page: FeedPage, names: dict[str, dict[str, str]], made: Made | None) -> bytes:
     fg = _generator(page)
     shown = tuple((article, _categories(page, names, article)) for article in page.entries)
     getattr(fg, _EXTENSION).shown = shown
+    body = fg.atom_str(pretty=True) if fmt == "atom" else fg.rss_str(pretty=True)
+    close = _CLOSE[fmt]
+    if not body.endswith(close):
+        raise AssertionError(f"feedgen's {fmt} document does not end as expected")
+    made = {} if made is None else made
+    parts = [body[: -len(close)]]
     for article, categories in shown:
-        fg.add_entry(_entry(article, page.urls.link(article), categories), order="append")
-    return fg
+        key = (fmt, article.id)
+        entry = made.get(key)
+        if entry is None:
+            entry = made[key] = _entry_bytes(fmt, _entry(article, page.urls.link(article), categories))
+        parts.append(entry)
+    parts.append(close)
+    return b"".join(parts)
 
 
-def atom(page: FeedPage, names: dict[str, dict[str, str]]) -> bytes:
+def atom(page: FeedPage, names: dict[str, dict[str, str]], made: Made | None = None) -> bytes:
+    """``made``: entries already made for this site and base URL, to which new ones are added."""
     with _LOCK:
-        return _document(page, names).atom_str(pretty=True)
+        return _document("atom", page, names, made)
 
 
-def rss(page: FeedPage, names: dict[str, dict[str, str]]) -> bytes:
+def rss(page: FeedPage, names: dict[str, dict[str, str]], made: Made | None = None) -> bytes:
+    """``made``: entries already made for this site and base URL, to which new ones are added."""
     with _LOCK:
-        return _document(page, names).rss_str(pretty=True)
+        return _document("rss", page, names, made)
 
 
 def _stylesheet(root: etree._Element, page: FeedPage) -> None:

@@ -122,6 +122,8 @@ class Publisher:
         self._names_digest: bytes | None = None
         self._article_digests: dict[str, bytes] = {}  # by article id: an article is in several feeds
         self._positions: dict[str, int] | None = None  # article id -> place on the site, for neighbours
+        # Each article's entry in each format, made once and written into every feed that shows it.
+        self._made: dict[tuple[str, str], bytes] = {}
 
     # -- what exists -----------------------------------------------------------------
 
@@ -216,7 +218,7 @@ class Publisher:
             f"/feeds/{name}",
             f"{FEED_TYPES[fmt]}; charset=utf-8",
             page.updated,
-            lambda: RENDERERS[fmt](page, self.names),
+            lambda: RENDERERS[fmt](page, self.names, self._made),
             "feed",
             self._inputs(page),
         )
@@ -292,7 +294,7 @@ class Publisher:
             f"/feeds/archive/{rest}.{fmt}",
             f"{FEED_TYPES[fmt]}; charset=utf-8",
             page.updated,
-            lambda: RENDERERS[fmt](page, self.names),
+            lambda: RENDERERS[fmt](page, self.names, self._made),
             "archive" if full else "feed",
             self._inputs(page),
         )
