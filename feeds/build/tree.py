@@ -40,9 +40,10 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
-from feeds.build.manifest import Fingerprint, Manifest, fingerprint
+from feeds.build.manifest import Fingerprint, Manifest, fingerprint, stamp
 from feeds.files import is_trusted
 from feeds.model import Diagnostic
 from feeds.pipeline.index import Site
@@ -113,6 +114,17 @@ def build(
     """Build the tree; ``formats`` limits feed formats, ``feeds_only`` skips pages and archives;
     ``cache_dir`` keeps, between builds, the compiled tagging tables (:mod:`feeds.tagging.cache`) and
     the manifest of the files written (:mod:`feeds.build.manifest`)."""
+    out = out.resolve()
+    manifest = Manifest(cache_dir, out) if cache_dir is not None else None
+    settings = (base_url, options or PublishOptions(), precompress, formats, feeds_only)
+    before = stamp(data_dir, *settings) if manifest is not None else None
+    if manifest is not None and before is not None and manifest.kept(before):
+        # Nothing the build reads has changed since the last build into OUT, which is as it left it.
+        summary = manifest.previous_summary
+        files = len(manifest.previous)
+        return BuildReport(
+            unchanged=files, files=files, articles=int(summary["articles"]), warnings=list(summary["warnings"])
+        )
     try:
         loaded = load(data_dir, cache_dir=cache_dir)
     except DataError as exc:
@@ -121,13 +133,21 @@ def build(
         raise BuildError("the data has errors; nothing was written", loaded.errors)
     site = loaded.site
     del loaded  # the tagger and the parsed entries are not needed to write
+    # A date still in the future is warned of until it passes: that build's report is not kept.
+    timeless = not site.articles or max(a.published for a in site.articles) <= datetime.now(UTC)
     # The site lives as long as the build: keep the cycle collector from walking it again each
     # time rendering has made enough garbage.
     gc.freeze()
     try:
-        return _write(site, out, base_url, options, precompress, progress, formats, feeds_only, cache_dir)
+        report = _write(site, out, base_url, options, precompress, progress, formats, feeds_only, manifest)
     finally:
         gc.unfreeze()
+    if manifest is not None:
+        # Recorded only when nothing changed while the build ran (the ledger it wrote included).
+        manifest.stamp = before if timeless and stamp(data_dir, *settings) == before else None
+        manifest.summary = {"articles": report.articles, "warnings": report.warnings}
+        manifest.save()
+    return report
 
 
 def _write(
@@ -139,13 +159,11 @@ def _write(
     progress: Callable[[int, int], None] | None,
     formats: tuple[str, ...],
     feeds_only: bool,
-    cache_dir: Path | None,
+    manifest: Manifest | None,
 ) -> BuildReport:
     publisher = Publisher(site, base_url, options)
     report = BuildReport(articles=len(site.articles), warnings=[str(d) for d in site.diagnostics])
-    out = out.resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
-    manifest = Manifest(cache_dir, out) if cache_dir is not None else None
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.build-", dir=out.parent))
     # In place when the last build into OUT left a manifest with fingerprints; else a whole new tree.
     tree: Tree | InPlace
@@ -248,7 +266,6 @@ def _write(
         report.removed = _prune(previous, tree.files, everything=True)
     if manifest is not None:
         manifest.settle(tree.fingerprints())
-        manifest.save()
     return report
 
 

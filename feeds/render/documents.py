@@ -192,10 +192,13 @@ class Publisher:
         return None
 
     def _feed_html(self, path: str, feed: Feed) -> Document:
-        """A country's or topic's page: the feed's fields and every article it lists."""
+        """A country's or topic's page: the feed's fields and every article it lists, the newest
+        ``entry_limit`` of them with their summaries."""
         articles = lambda: b"".join(map(self.article_digest, feed.articles))  # noqa: E731
-        render = lambda: _html().feed_page(self.site, feed, self.urls, self.names, self.options.entry_limit)  # noqa: E731
-        return Document(path, HTML, feed.updated, render, "page", self._inputs_of(path, _header(feed), articles))
+        limit = self.options.entry_limit
+        render = lambda: _html().feed_page(self.site, feed, self.urls, self.names, limit)  # noqa: E731
+        inputs = self._inputs_of(path, _header(feed), limit, articles)
+        return Document(path, HTML, feed.updated, render, "page", inputs)
 
     def not_found(self, message: str) -> bytes:
         return _html().not_found_page(self.site, self.urls, message)
