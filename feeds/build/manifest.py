@@ -28,10 +28,12 @@ import contextlib
 import hashlib
 import json
 import os
+from functools import cache
 from importlib import metadata
 from pathlib import Path
 
 from feeds.files import digest_files, is_trusted, read_trusted, write_atomic
+from feeds.pipeline.ledger import LEDGER_NAME
 
 #: (size, mtime_ns, ctime_ns, inode) of a file in OUT
 Fingerprint = tuple[int, int, int, int]
@@ -155,21 +157,24 @@ def code_digest() -> str:
     return digest_files(sorted(sources), *versions)
 
 
-def stamp(data_dir: Path, *settings: object) -> str:
+def stamp(data_dir: Path, *settings: object, ledger: bool = True) -> str:
     """A digest of what a build reads: every file of ``data_dir`` (the listing, ``site.toml``, the
-    ledger, the data's own tables), ``settings``, and every file of the package (code, shipped
-    tables, templates, static files) with the libraries' versions."""
+    ledger unless not ``ledger``, the data's own tables), ``settings``, and every file of the package
+    (code, shipped tables, templates, static files) with the libraries' versions."""
     h = hashlib.sha256(repr(settings).encode("utf-8", "surrogatepass") + b"\0" + _package_digest().encode())
     try:
         names = sorted(entry.name for entry in os.scandir(data_dir) if entry.is_file(follow_symlinks=False))
     except OSError:
         names = []
     for name in names:
+        if name == LEDGER_NAME and not ledger:
+            continue
         with contextlib.suppress(OSError):
             h.update(name.encode("utf-8", "surrogatepass") + b"\0" + (data_dir / name).read_bytes() + b"\0")
     return h.hexdigest()
 
 
+@cache
 def _package_digest() -> str:
     package = Path(__file__).resolve().parents[1]
     sources = sorted(path for path in package.rglob("*") if path.is_file() and "__pycache__" not in path.parts)

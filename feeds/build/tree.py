@@ -117,16 +117,18 @@ def build(
     out = out.resolve()
     manifest = Manifest(cache_dir, out) if cache_dir is not None else None
     settings = (base_url, options or PublishOptions(), precompress, formats, feeds_only)
-    before = stamp(data_dir, *settings) if manifest is not None else None
-    if manifest is not None and before is not None and manifest.kept(before):
+    if manifest is not None and manifest.kept(stamp(data_dir, *settings)):
         # Nothing the build reads has changed since the last build into OUT, which is as it left it.
         summary = manifest.previous_summary
         files = len(manifest.previous)
         return BuildReport(
             unchanged=files, files=files, articles=int(summary["articles"]), warnings=list(summary["warnings"])
         )
+    # The data as loaded: the ledger as the load leaves it (it records what it minted or dated).
+    data = stamp(data_dir, *settings, ledger=False) if manifest is not None else None
     try:
         loaded = load(data_dir, cache_dir=cache_dir)
+        recorded = stamp(data_dir, *settings) if manifest is not None else None
     except DataError as exc:
         raise BuildError("the data has errors; nothing was written", tuple(exc.diagnostics)) from exc
     if loaded.errors:
@@ -143,8 +145,9 @@ def build(
     finally:
         gc.unfreeze()
     if manifest is not None:
-        # Recorded only when nothing changed while the build ran (the ledger it wrote included).
-        manifest.stamp = before if timeless and stamp(data_dir, *settings) == before else None
+        # Recorded only when nothing changed while the build ran.
+        unchanged = stamp(data_dir, *settings, ledger=False) == data and stamp(data_dir, *settings) == recorded
+        manifest.stamp = recorded if timeless and unchanged else None
         manifest.summary = {"articles": report.articles, "warnings": report.warnings}
         manifest.save()
     return report

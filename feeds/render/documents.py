@@ -24,6 +24,8 @@ from feeds.slug import fold
 
 HTML = "text/html; charset=utf-8"
 _ARTICLE_FIELDS = tuple(f.name for f in fields(Article) if f.name != "location")
+# A feed document's own fields: its feed, entries, settings and base URL are digested apart, once.
+_PAGE_FIELDS = tuple(f.name for f in fields(FeedPage) if f.name not in ("feed", "entries", "meta", "urls"))
 RENDERERS = {"atom": atom, "rss": rss, "json": jsonfeed}
 MAX_LIMIT = 500
 LATEST = 20  # articles listed on the home page
@@ -120,7 +122,11 @@ class Publisher:
         }
         self._codes = {f.code.lower(): f.slug for f in feeds if f.kind == "country"}
         self._names_digest: bytes | None = None
-        self._article_digests: dict[str, bytes] = {}  # by article id: an article is in several feeds
+        # Digests of what many documents share, made once: each article by id (an article is in
+        # several feeds and pages), each feed's own fields by key, the settings with the base URL.
+        self._article_digests: dict[str, bytes] = {}
+        self._feed_digests: dict[str, bytes] = {}
+        self._base_digest = _digest(site.meta, self.urls)
         self._positions: dict[str, int] | None = None  # article id -> place on the site, for neighbours
         # Each article's entry in each format, made once and written into every feed that shows it.
         self._made: dict[tuple[str, str], bytes] = {}
@@ -153,7 +159,7 @@ class Publisher:
             return Document(path, HTML, site.updated, render, "page", self._index_inputs)
         if path == "/feeds.opml":
             # its page in a browser counts each feed's articles
-            feeds = [(_header(f), len(f.articles)) for f in site.feeds.values() if f.articles]
+            feeds = [(self.feed_digest(f), len(f.articles)) for f in site.feeds.values() if f.articles]
             inputs = self._inputs_of(path, site.updated, feeds)
             return Document(path, "text/x-opml; charset=utf-8", site.updated, self._opml, "opml", inputs)
         if path in STATIC:
@@ -166,7 +172,8 @@ class Publisher:
         if path in LISTS:
             kind = LISTS[path]
             render = lambda: _html().list_page(site, kind, self.urls)  # noqa: E731
-            inputs = self._inputs_of(path, site.updated, [(_header(f), len(f.articles)) for f in site.feeds.values()])
+            counts = [(self.feed_digest(f), len(f.articles)) for f in site.feeds.values()]
+            inputs = self._inputs_of(path, site.updated, counts)
             return Document(path, HTML, site.updated, render, "page", inputs)
         if path == SUBSCRIBE:
             return self._subscribe(FeedQuery())
@@ -197,7 +204,7 @@ class Publisher:
         articles = lambda: b"".join(map(self.article_digest, feed.articles))  # noqa: E731
         limit = self.options.entry_limit
         render = lambda: _html().feed_page(self.site, feed, self.urls, self.names, limit)  # noqa: E731
-        inputs = self._inputs_of(path, _header(feed), limit, articles)
+        inputs = self._inputs_of(path, self.feed_digest(feed), limit, articles)
         return Document(path, HTML, feed.updated, render, "page", inputs)
 
     def not_found(self, message: str) -> bytes:
@@ -309,10 +316,11 @@ class Publisher:
         def digest() -> bytes:
             if self._names_digest is None:
                 self._names_digest = hashlib.sha256(repr(sorted(self.names.items())).encode()).digest()
-            rest = [getattr(page, f.name) for f in fields(page) if f.name not in ("feed", "entries")]
+            rest = [getattr(page, name) for name in _PAGE_FIELDS]
             # An article's place in the listing is not written: inserting one above moves it, not its entry.
             entries = b"".join(map(self.article_digest, page.entries))
-            return _digest(page.fmt, _header(page.feed), rest, entries, self._names_digest)
+            feed = self.feed_digest(page.feed)
+            return _digest(page.fmt, feed, self._base_digest, rest, entries, self._names_digest)
 
         return digest
 
@@ -322,13 +330,13 @@ class Publisher:
 
         def digest() -> bytes:
             made = [part() if callable(part) else part for part in parts]
-            return _digest(path, self.site.meta, self.urls, made)
+            return _digest(path, self._base_digest, made)
 
         return digest
 
     def _index_inputs(self) -> bytes:
         """The home page: every feed's name, count and newest date, and the latest articles."""
-        feeds = [(_header(f), len(f.articles), f.newest) for f in self.site.feeds.values()]
+        feeds = [(self.feed_digest(f), len(f.articles), f.newest) for f in self.site.feeds.values()]
         latest = b"".join(map(self.article_digest, self.site.articles[:LATEST]))
         return self._inputs_of("/", self.site.updated, feeds, latest)()
 
@@ -339,14 +347,21 @@ class Publisher:
             digest = self._article_digests[article.id] = _digest(*(getattr(article, n) for n in _ARTICLE_FIELDS))
         return digest
 
+    def feed_digest(self, feed: Feed) -> bytes:
+        """A digest of a feed's own fields (not its articles)."""
+        digest = self._feed_digests.get(feed.key)
+        if digest is None:
+            digest = self._feed_digests[feed.key] = _digest(_header(feed))
+        return digest
+
     def _article_inputs(self, article: Article) -> Callable[[], bytes]:
         """What an article's page depends on: the article, the site, and its countries' and topics' feeds."""
 
         def digest() -> bytes:
-            feeds = self._article_feeds(article)
-            own = [getattr(article, name) for name in _ARTICLE_FIELDS]
+            countries, topics = self._article_feeds(article)
+            feeds = b"".join(map(self.feed_digest, countries + topics))
             around = [(a.slug, a.title) if a else None for a in self._neighbours(article)]
-            return _digest(self.site.meta, self.urls, own, [_header(feed) for feed in feeds[0] + feeds[1]], around)
+            return _digest(self._base_digest, self.article_digest(article), feeds, around)
 
         return digest
 
