@@ -37,8 +37,9 @@ import multiprocessing
 import os
 import shutil
 import tempfile
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -175,7 +176,7 @@ def _write(
     else:
         tree = Tree(out, staging)
 
-    def publish(url_path: str, keep_only: bool = False) -> Published | str | None:
+    def publish(url_path: str, keep_only: bool = False) -> Published | _Pending | str | None:
         """One document into the tree, kept, linked or rendered; with ``keep_only``, ``url_path``
         back when the document cannot be kept as it is."""
         found = publisher.resolve(url_path)
@@ -190,7 +191,13 @@ def _write(
         if keep_only:
             return url_path
         feed = url_path if found.kind == "feed" else None
-        return Published(feed, inputs, True, _place(tree, manifest, rel, found.render(), len(rels) > 1))
+        body = found.render()
+        if len(rels) > 1:
+            # Placed and compressed by a thread (zlib and brotli release the interpreter lock)
+            # while this one renders the next documents.
+            placed = _compressor().submit(_place, tree, manifest, rel, body, True)
+            return _Pending(feed, inputs, placed)
+        return Published(feed, inputs, True, _place(tree, manifest, rel, body, False))
 
     paths = [p for p in publisher.paths() if _wanted(p, formats, feeds_only)]
     pool: ProcessPoolExecutor | None = None
@@ -209,7 +216,7 @@ def _write(
                     yield done
         theirs = [path for path in later if path.startswith("/articles/")] if isinstance(tree, Tree) else []
         if len(later) < _SPLIT or not theirs:
-            yield from map(publish, later)
+            yield from _in_order(map(publish, later))
             return
         # The child is a fork of this process: it has the site, the publisher and the tree as they
         # are, and runs ``publish`` on its paths (a function of this module runs it: a closure does
@@ -220,7 +227,7 @@ def _write(
         half = len(theirs) // 2
         futures = [pool.submit(_publish_all, part) for part in (theirs[:half], theirs[half:])]
         _PUBLISH = None
-        yield from map(publish, [path for path in later if not path.startswith("/articles/")])
+        yield from _in_order(map(publish, [path for path in later if not path.startswith("/articles/")]))
         for future in futures:
             for done in future.result():
                 if isinstance(done, Published):
@@ -244,8 +251,10 @@ def _write(
                 if done.feed is not None and done.files[0][1]:
                     report.changed_feeds.append(done.feed)
         finally:
+            # nothing writes into the staging tree after this
             if pool is not None:
-                pool.shutdown(cancel_futures=True)  # nothing writes into the staging tree after this
+                pool.shutdown(cancel_futures=True)
+            _settle_compressor()
         if not feeds_only:
             written = _not_found(tree, manifest, publisher, site)
             report.files += 1
@@ -272,13 +281,43 @@ def _write(
     return report
 
 
-_PUBLISH: Callable[[str], Published | str | None] | None = None  # what a forked child runs
+_PUBLISH: Callable[[str], Published | _Pending | str | None] | None = None  # what a forked child runs
 
 
 def _publish_all(paths: list[str]) -> list[Published | str | None]:
     """In the child process: ``publish`` each of ``paths``."""
     assert _PUBLISH is not None
-    return [_PUBLISH(path) for path in paths]
+    try:
+        return list(_in_order(map(_PUBLISH, paths)))
+    finally:
+        _settle_compressor()
+
+
+@dataclass(frozen=True)
+class _Pending:
+    """A document rendered, whose files a compression thread is placing."""
+
+    feed: str | None
+    inputs: str | None
+    files: Future[list[Placed]]
+
+
+def _in_order(results: Iterable[Published | _Pending | str | None]) -> Iterator[Published | str | None]:
+    """``results`` in their order, each pending one once placed; a few are left pending meanwhile,
+    so that the compression threads have work while documents are rendered."""
+    pending: deque[Published | _Pending | str | None] = deque()
+    for result in results:
+        pending.append(result)
+        if len(pending) > _AHEAD:
+            yield _placed(pending.popleft())
+    while pending:
+        yield _placed(pending.popleft())
+
+
+def _placed(result: Published | _Pending | str | None) -> Published | str | None:
+    if isinstance(result, _Pending):
+        return Published(result.feed, result.inputs, True, result.files.result())
+    return result
 
 
 def _not_found(tree: Tree | InPlace, manifest: Manifest | None, publisher: Publisher, site: Site) -> bool:
@@ -332,6 +371,26 @@ def _place(tree: Tree, manifest: Manifest | None, rel: str, body: bytes, precomp
         data = compress(body, coding)
         done.append((name, tree.place(name, data), hashlib.sha256(data).hexdigest()))
     return done
+
+
+_COMPRESSOR: tuple[int, ThreadPoolExecutor] | None = None
+_AHEAD = 8  # documents rendered ahead of those still being compressed
+
+
+def _compressor() -> ThreadPoolExecutor:
+    """This process's compression threads (a forked child makes its own: threads are not forked)."""
+    global _COMPRESSOR
+    if _COMPRESSOR is None or _COMPRESSOR[0] != os.getpid():
+        _COMPRESSOR = os.getpid(), ThreadPoolExecutor(max_workers=len(PRECOMPRESSED))
+    return _COMPRESSOR[1]
+
+
+def _settle_compressor() -> None:
+    """Wait for the compression threads (of a build that failed: what they place is not published)."""
+    global _COMPRESSOR
+    if _COMPRESSOR is not None and _COMPRESSOR[0] == os.getpid():
+        _COMPRESSOR[1].shutdown(wait=True, cancel_futures=True)
+    _COMPRESSOR = None
 
 
 def _wanted(path: str, formats: tuple[str, ...], feeds_only: bool) -> bool:
