@@ -57,6 +57,9 @@ _TEXT_SUFFIXES = (".html", ".atom", ".rss", ".json", ".opml", ".css", ".js", ".x
 # A second process renders when a build renders at least this many documents: forking it costs
 # about 20 ms, and the documents it renders are half the work only when they are many.
 _SPLIT = 2000
+# What the second process renders: the pages (Jinja), while this one renders the feeds (lxml), which
+# share their entries. At 10,000 articles each is then about half of the work.
+_CHILD = ("/articles/", "/countries/", "/topics/")
 
 
 class BuildError(Exception):
@@ -214,7 +217,7 @@ def _write(
                     later.append(done)
                 else:
                     yield done
-        theirs = [path for path in later if path.startswith("/articles/")] if isinstance(tree, Tree) else []
+        theirs = [path for path in later if path.startswith(_CHILD)] if isinstance(tree, Tree) else []
         if len(later) < _SPLIT or not theirs:
             yield from _in_order(map(publish, later))
             return
@@ -227,7 +230,7 @@ def _write(
         half = len(theirs) // 2
         futures = [pool.submit(_publish_all, part) for part in (theirs[:half], theirs[half:])]
         _PUBLISH = None
-        yield from _in_order(map(publish, [path for path in later if not path.startswith("/articles/")]))
+        yield from _in_order(map(publish, [path for path in later if not path.startswith(_CHILD)]))
         for future in futures:
             for done in future.result():
                 if isinstance(done, Published):
