@@ -57,9 +57,14 @@ _TEXT_SUFFIXES = (".html", ".atom", ".rss", ".json", ".opml", ".css", ".js", ".x
 # A second process renders when a build renders at least this many documents: forking it costs
 # about 20 ms, and the documents it renders are half the work only when they are many.
 _SPLIT = 2000
-# What the second process renders: the pages (Jinja), while this one renders the feeds (lxml), which
-# share their entries. At 10,000 articles each is then about half of the work.
-_CHILD = ("/articles/", "/countries/", "/topics/")
+
+
+def _theirs(path: str) -> bool:
+    """What the second process renders: the pages (Jinja) and the JSON feeds, while this one renders
+    the Atom and RSS documents. Each format's entries are made in one process (a feed split between
+    the two would have its entries made twice), and at 10,000 articles each process has about half
+    of the work."""
+    return path.startswith(("/articles/", "/countries/", "/topics/")) or path.endswith(".json")
 
 
 class BuildError(Exception):
@@ -217,7 +222,7 @@ def _write(
                     later.append(done)
                 else:
                     yield done
-        theirs = [path for path in later if path.startswith(_CHILD)] if isinstance(tree, Tree) else []
+        theirs = [path for path in later if _theirs(path)] if isinstance(tree, Tree) else []
         if len(later) < _SPLIT or not theirs:
             yield from _in_order(map(publish, later))
             return
@@ -230,7 +235,7 @@ def _write(
         half = len(theirs) // 2
         futures = [pool.submit(_publish_all, part) for part in (theirs[:half], theirs[half:])]
         _PUBLISH = None
-        yield from _in_order(map(publish, [path for path in later if not path.startswith(_CHILD)]))
+        yield from _in_order(map(publish, [path for path in later if not _theirs(path)]))
         for future in futures:
             for done in future.result():
                 if isinstance(done, Published):
