@@ -57,6 +57,7 @@ _TEXT_SUFFIXES = (".html", ".atom", ".rss", ".json", ".opml", ".css", ".js", ".x
 # A second process renders when a build renders at least this many documents: forking it costs
 # about 20 ms, and the documents it renders are half the work only when they are many.
 _SPLIT = 2000
+_CHUNKS = 64  # the second process's paths in this many chunks, the last of which this one may take
 
 
 def _theirs(path: str) -> bool:
@@ -228,15 +229,25 @@ def _write(
             return
         # The child is a fork of this process: it has the site, the publisher and the tree as they
         # are, and runs ``publish`` on its paths (a function of this module runs it: a closure does
-        # not pickle). What it places it returns; this process adds it to the tree.
+        # not pickle), in chunks. What it places it returns; this process adds it to the tree.
         global _PUBLISH
         _PUBLISH = publish
         pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
-        half = len(theirs) // 2
-        futures = [pool.submit(_publish_all, part) for part in (theirs[:half], theirs[half:])]
+        size = -(-len(theirs) // _CHUNKS)
+        chunks = {
+            pool.submit(_publish_all, theirs[n : n + size]): theirs[n : n + size] for n in range(0, len(theirs), size)
+        }
         _PUBLISH = None
         yield from _in_order(map(publish, [path for path in later if not _theirs(path)]))
-        for future in futures:
+        # Done with its own, this process takes the child's last chunks while the child has not
+        # started them (a future not yet running can be cancelled), so both end together.
+        for future in reversed(list(chunks)):
+            if not future.cancel():
+                break
+            yield from _in_order(map(publish, chunks[future]))
+        for future in chunks:
+            if future.cancelled():
+                continue
             for done in future.result():
                 if isinstance(done, Published):
                     tree.adopt(rel for rel, _, _ in done.files)
