@@ -21,8 +21,10 @@ sha256 the manifest recorded, or the recorded fingerprint).
 Rendering is CPU-bound and holds the interpreter lock, so threads do not help it (a pool of four
 made a complete build slower than one thread, by their contention for the lock): a build that
 renders many documents forks a second process (:class:`~concurrent.futures.ProcessPoolExecutor`)
-that renders and places the article pages while this one does the rest; the second process returns
-what it placed, and this one records it.
+that renders and places the pages and the JSON feeds (:func:`_theirs`) while this one does the rest;
+the second process returns what it placed, and this one records it.
+
+A build with nothing changed is not even loaded: :meth:`feeds.build.manifest.Manifest.kept`.
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ is served there. The web layer resolves one path per request; the offline build 
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields
 from datetime import datetime
@@ -112,26 +113,30 @@ class Entries(dict):
     """Entries by (format, article id), each dropped after its last use: an article is in one
     document of each feed that holds it (``uses``: the overall feed, its countries' and its
     topics'), its subscription feed or an archive page. A document shown again (a filtered feed,
-    a page the service renders twice) makes the entry again."""
+    a page the service renders twice) makes the entry again. The service renders from several
+    threads: a count and its entry change together, under a lock."""
 
     def __init__(self, uses: Callable[[str], int]) -> None:
         super().__init__()
         self._uses = uses
         self._left: dict[tuple[str, str], int] = {}
+        self._lock = threading.Lock()
 
     def get(self, key: tuple[str, str], default: bytes | None = None) -> bytes | None:
-        found = super().get(key, default)
-        if found is not default:
-            self._left[key] -= 1
-            if not self._left[key]:
-                del self[key], self._left[key]
-        return found
+        with self._lock:
+            found = super().get(key, default)
+            if found is not default:
+                self._left[key] -= 1
+                if not self._left[key]:
+                    del self[key], self._left[key]
+            return found
 
     def __setitem__(self, key: tuple[str, str], value: bytes) -> None:
         left = self._uses(key[1]) - 1  # this use is the first
-        if left > 0:
-            super().__setitem__(key, value)
-            self._left[key] = left
+        with self._lock:
+            if left > 0 and key not in self:  # another thread may have made it meanwhile
+                super().__setitem__(key, value)
+                self._left[key] = left
 
 
 class Publisher:
