@@ -28,6 +28,7 @@ import contextlib
 import hashlib
 import json
 import os
+import sys
 from functools import cache
 from importlib import metadata
 from pathlib import Path
@@ -160,7 +161,7 @@ def code_digest() -> str:
 def stamp(data_dir: Path, *settings: object, ledger: bool = True) -> str:
     """A digest of what a build reads: every file of ``data_dir`` (the listing, ``site.toml``, the
     ledger unless not ``ledger``, the data's own tables), ``settings``, and every file of the package
-    (code, shipped tables, templates, static files) with the libraries' versions."""
+    (code, shipped tables, templates, static files) with Python's and the libraries' versions."""
     h = hashlib.sha256(repr(settings).encode("utf-8", "surrogatepass") + b"\0" + _package_digest().encode())
     try:
         names = sorted(entry.name for entry in os.scandir(data_dir) if entry.is_file(follow_symlinks=False))
@@ -178,4 +179,10 @@ def stamp(data_dir: Path, *settings: object, ledger: bool = True) -> str:
 def _package_digest() -> str:
     package = Path(__file__).resolve().parents[1]
     sources = sorted(path for path in package.rglob("*") if path.is_file() and "__pycache__" not in path.parts)
-    return digest_files(sources, *(str(path.relative_to(package)) for path in sources), code_digest())
+    # What the load reads besides the data: pycountry's countries, the time zones, Python itself.
+    versions = [sys.version]
+    for library in ("pycountry", "tzdata"):
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            versions.append(f"{library} {metadata.version(library)}")
+    names = (str(path.relative_to(package)) for path in sources)
+    return digest_files(sources, *names, *versions, code_digest())
