@@ -48,7 +48,8 @@ PY = sys.executable
 FEEDS = [PY, "-m", "feeds.cli"]
 REPEAT = int(os.environ.get("BENCH_REPEAT", "3"))
 # The complete site (every page, archive and compressed file) is built up to this size: about
-# five files an article, ten minutes at 100,000 on two cores.
+# four files an article; BENCH_FULL_MAX=100000 adds the 100,000 rows (about ten minutes with
+# BENCH_REPEAT=3 on two cores, Hugo's builds most of it).
 FULL_MAX = int(os.environ.get("BENCH_FULL_MAX", "10000"))
 
 

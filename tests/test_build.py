@@ -461,3 +461,47 @@ def test_a_rebuild_in_place_removes_what_is_no_longer_built_and_replaces_what_wa
     summary = _cached_build(data_dir, out, cache)
     assert summary["removed"] == 1 and not (out / "gone").exists()
     assert tree(out) == _clean(data_dir, tmp_path)
+
+
+def test_a_rebuild_with_another_entry_limit_matches_a_clean_build(data_dir: Path, tmp_path: Path):
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    _cached_build(data_dir, out, cache, "--entry-limit", "2")
+    again = _cached_build(data_dir, out, cache, "--entry-limit", "3")
+    assert again["written"] > 0
+    assert tree(out) == _clean(data_dir, tmp_path, "--entry-limit", "3")
+
+
+def test_a_rebuild_with_nothing_changed_renders_nothing_and_keeps_every_file(data_dir: Path, tmp_path: Path):
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    first = _cached_build(data_dir, out, cache, "--precompress")
+    before = _inodes(out)
+    again = _cached_build(data_dir, out, cache, "--precompress")
+    assert again | {"seconds": 0} == first | {"seconds": 0, "written": 0, "unchanged": first["files"], "rendered": 0}
+    assert _inodes(out) == before
+    # a setting is part of what the build reads: another --max-age renders the feeds again
+    other = _cached_build(data_dir, out, cache, "--precompress", "--max-age", "600")
+    assert other["rendered"] > 0 and tree(out) == _clean(data_dir, tmp_path, "--precompress", "--max-age", "600")
+
+
+def test_a_large_site_is_built_whole_and_kept_whole(tmp_path: Path):
+    """Past 2,000 documents a second process renders the article pages: every one is in the tree,
+    with the service's bytes, and recorded, so that the next build keeps each."""
+    data = tmp_path / "data"
+    data.mkdir()
+    countries = ("France", "Peru", "Chile", "Kenya", "Nepal")
+    listing = "".join(
+        f"{countries[n % 5]}: Strike number {n} goes on\n\nWorkers in {countries[n % 5]} stop for day {n}.\n\n"
+        for n in range(2000)
+    )
+    (data / "articles.txt").write_text(listing, "utf-8")
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    first = _cached_build(data, out, cache)
+    files = tree(out)
+    pages = sorted(name for name in files if name.startswith("articles/"))
+    assert first["written"] == first["files"] == len(files) and len(pages) == 2000
+    client = create_app({"DATA_DIR": str(data), "BASE_URL": BASE, "RELOAD_INTERVAL": 0}).test_client()
+    for name in pages[::97] + ["feeds/all.atom", "index.html"]:
+        path = "/" if name == "index.html" else "/" + name.removesuffix("/index.html")
+        assert client.get(path).data == files[name], name
+    again = _cached_build(data, out, cache)
+    assert again["rendered"] == again["written"] == 0 and again["unchanged"] == len(files)

@@ -10,6 +10,11 @@ Any write to a file, a chmod or chown, or a replacement changes its ctime or ino
 be set back by a user: a file whose fingerprint is the recorded one holds the bytes this build
 recorded, without reading them.
 
+The manifest also records the build's stamp (:func:`stamp`): a digest of every file of the data
+directory, the settings and the whole package. A build whose stamp is the recorded one, into an OUT
+that holds exactly the recorded files with their recorded fingerprints, would write the same tree:
+it is skipped before the data is loaded (:meth:`Manifest.kept`).
+
 The manifest lives in the cache directory (not in OUT, which is published), one for each OUT, read
 only when it is a file of this user that nobody else may write (:func:`feeds.files.read_trusted`),
 and with the digest of the code that renders: an upgrade renders everything. A previous file is
@@ -23,10 +28,13 @@ import contextlib
 import hashlib
 import json
 import os
+import sys
+from functools import cache
 from importlib import metadata
 from pathlib import Path
 
-from feeds.files import digest_files, read_trusted, write_atomic
+from feeds.files import digest_files, is_trusted, read_trusted, write_atomic
+from feeds.pipeline.ledger import LEDGER_NAME
 
 #: (size, mtime_ns, ctime_ns, inode) of a file in OUT
 Fingerprint = tuple[int, int, int, int]
@@ -47,6 +55,13 @@ class Manifest:
         self.code = code_digest()
         self.previous: dict[str, Record] = {}
         self.files: dict[str, Record] = {}
+        #: The stamp of the build that wrote ``previous`` and what its report said (articles, warnings).
+        self.previous_stamp: str | None = None
+        self.previous_summary: dict[str, object] = {}
+        self.stamp: str | None = None
+        self.summary: dict[str, object] = {}
+        if not os.path.isdir(out):
+            return  # nothing of the last build is left to keep
         with contextlib.suppress(ValueError, TypeError, AttributeError):
             saved = json.loads(read_trusted(self.path) or b"{}")
             if saved.get("code") == self.code and isinstance(saved.get("files"), dict):
@@ -55,6 +70,32 @@ class Manifest:
                     for rel, (inputs, sha, stat) in saved["files"].items()
                     if isinstance(inputs, str | None) and isinstance(sha, str)
                 }
+                if isinstance(saved.get("stamp"), str) and isinstance(saved.get("summary"), dict):
+                    self.previous_stamp, self.previous_summary = saved["stamp"], saved["summary"]
+
+    def kept(self, stamp: str) -> bool:
+        """Whether the last build had ``stamp`` and OUT holds exactly the files it recorded, each
+        trusted and with its recorded fingerprint: then a build with ``stamp`` would leave OUT as it is."""
+        if stamp != self.previous_stamp or not self.previous:
+            return False
+        seen = 0
+        pending = [("", str(self.out))]
+        while pending:
+            prefix, folder = pending.pop()
+            try:
+                with os.scandir(folder) as found:
+                    for entry in found:
+                        if entry.is_dir(follow_symlinks=False):
+                            pending.append((prefix + entry.name + "/", entry.path))
+                            continue
+                        record = self.previous.get(prefix + entry.name)
+                        info = entry.stat(follow_symlinks=False)
+                        if record is None or record[2] != fingerprint(info) or not is_trusted(info):
+                            return False
+                        seen += 1
+            except OSError:
+                return False
+        return seen == len(self.previous)
 
     def has_fingerprints(self) -> bool:
         """Whether the last build recorded its files as it left them in OUT."""
@@ -93,11 +134,14 @@ class Manifest:
 
     def save(self) -> None:
         """Written after the swap; a manifest that cannot be written only costs renders."""
-        if self.files == self.previous:
+        if self.files == self.previous and (self.stamp, self.summary) == (self.previous_stamp, self.previous_summary):
             return  # as saved
         with contextlib.suppress(OSError):
             self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            data = json.dumps({"code": self.code, "out": str(self.out), "files": self.files})
+            saved = {"code": self.code, "out": str(self.out), "files": self.files}
+            if self.stamp is not None:
+                saved |= {"stamp": self.stamp, "summary": self.summary}
+            data = json.dumps(saved)
             write_atomic(self.path, data.encode(), mode=0o600, durable=False)
 
 
@@ -112,3 +156,33 @@ def code_digest() -> str:
         with contextlib.suppress(metadata.PackageNotFoundError):
             versions.append(f"{library} {metadata.version(library)}")
     return digest_files(sorted(sources), *versions)
+
+
+def stamp(data_dir: Path, *settings: object, ledger: bool = True) -> str:
+    """A digest of what a build reads: every file of ``data_dir`` (the listing, ``site.toml``, the
+    ledger unless not ``ledger``, the data's own tables), ``settings``, and every file of the package
+    (code, shipped tables, templates, static files) with Python's and the libraries' versions."""
+    h = hashlib.sha256(repr(settings).encode("utf-8", "surrogatepass") + b"\0" + _package_digest().encode())
+    try:
+        names = sorted(entry.name for entry in os.scandir(data_dir) if entry.is_file(follow_symlinks=False))
+    except OSError:
+        names = []
+    for name in names:
+        if name == LEDGER_NAME and not ledger:
+            continue
+        with contextlib.suppress(OSError):
+            h.update(name.encode("utf-8", "surrogatepass") + b"\0" + (data_dir / name).read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+@cache
+def _package_digest() -> str:
+    package = Path(__file__).resolve().parents[1]
+    sources = sorted(path for path in package.rglob("*") if path.is_file() and "__pycache__" not in path.parts)
+    # What the load reads besides the data: pycountry's countries, the time zones, Python itself.
+    versions = [sys.version]
+    for library in ("pycountry", "tzdata"):
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            versions.append(f"{library} {metadata.version(library)}")
+    names = (str(path.relative_to(package)) for path in sources)
+    return digest_files(sources, *names, *versions, code_digest())

@@ -18,8 +18,13 @@ Nothing from the previous tree is published unchecked: a file is kept only when 
 of this user that nobody else may write and holds the expected bytes (those just rendered, the
 sha256 the manifest recorded, or the recorded fingerprint).
 
-Documents are published by a small pool of threads: while one renders (holding the interpreter
-lock), the others wait on the file system, compress or hash, which release it.
+Rendering is CPU-bound and holds the interpreter lock, so threads do not help it (a pool of four
+made a complete build slower than one thread, by their contention for the lock): a build that
+renders many documents forks a second process (:class:`~concurrent.futures.ProcessPoolExecutor`)
+that renders and places the pages and the JSON feeds (:func:`_theirs`) while this one does the rest;
+the second process returns what it placed, and this one records it.
+
+A build with nothing changed is not even loaded: :meth:`feeds.build.manifest.Manifest.kept`.
 """
 
 from __future__ import annotations
@@ -30,15 +35,18 @@ import ctypes.util
 import dataclasses
 import gc
 import hashlib
+import multiprocessing
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
-from feeds.build.manifest import Fingerprint, Manifest, fingerprint
+from feeds.build.manifest import Fingerprint, Manifest, fingerprint, stamp
 from feeds.files import is_trusted
 from feeds.model import Diagnostic
 from feeds.pipeline.index import Site
@@ -48,9 +56,18 @@ from feeds.render.documents import Document, Publisher, PublishOptions
 
 PRECOMPRESSED = ("gzip", ".gz"), ("br", ".br")
 _TEXT_SUFFIXES = (".html", ".atom", ".rss", ".json", ".opml", ".css", ".js", ".xml")
-# Threads that publish documents: file system calls (0.1 to 1 ms each on a virtual disk),
-# compression and hashing release the interpreter lock, rendering does not.
-_THREADS = 4
+# A second process renders when a build renders at least this many documents: forking it costs
+# about 20 ms, and the documents it renders are half the work only when they are many.
+_SPLIT = 2000
+_CHUNKS = 64  # the second process's paths in this many chunks, the last of which this one may take
+
+
+def _theirs(path: str) -> bool:
+    """What the second process renders: the pages (Jinja) and the JSON feeds, while this one renders
+    the Atom and RSS documents. Each format's entries are made in one process (a feed split between
+    the two would have its entries made twice), and at 10,000 articles each process has about half
+    of the work."""
+    return path.startswith(("/articles/", "/countries/", "/topics/")) or path.endswith(".json")
 
 
 class BuildError(Exception):
@@ -109,21 +126,43 @@ def build(
     """Build the tree; ``formats`` limits feed formats, ``feeds_only`` skips pages and archives;
     ``cache_dir`` keeps, between builds, the compiled tagging tables (:mod:`feeds.tagging.cache`) and
     the manifest of the files written (:mod:`feeds.build.manifest`)."""
+    out = out.resolve()
+    manifest = Manifest(cache_dir, out) if cache_dir is not None else None
+    settings = (base_url, options or PublishOptions(), precompress, formats, feeds_only)
+    if manifest is not None and manifest.kept(stamp(data_dir, *settings)):
+        # Nothing the build reads has changed since the last build into OUT, which is as it left it.
+        summary = manifest.previous_summary
+        files = len(manifest.previous)
+        return BuildReport(
+            unchanged=files, files=files, articles=int(summary["articles"]), warnings=list(summary["warnings"])
+        )
+    # The data as loaded: the ledger as the load leaves it (it records what it minted or dated).
+    data = stamp(data_dir, *settings, ledger=False) if manifest is not None else None
     try:
         loaded = load(data_dir, cache_dir=cache_dir)
+        recorded = stamp(data_dir, *settings) if manifest is not None else None
     except DataError as exc:
         raise BuildError("the data has errors; nothing was written", tuple(exc.diagnostics)) from exc
     if loaded.errors:
         raise BuildError("the data has errors; nothing was written", loaded.errors)
     site = loaded.site
     del loaded  # the tagger and the parsed entries are not needed to write
+    # A date still in the future is warned of until it passes: that build's report is not kept.
+    timeless = not site.articles or max(a.published for a in site.articles) <= datetime.now(UTC)
     # The site lives as long as the build: keep the cycle collector from walking it again each
     # time rendering has made enough garbage.
     gc.freeze()
     try:
-        return _write(site, out, base_url, options, precompress, progress, formats, feeds_only, cache_dir)
+        report = _write(site, out, base_url, options, precompress, progress, formats, feeds_only, manifest)
     finally:
         gc.unfreeze()
+    if manifest is not None:
+        # Recorded only when nothing changed while the build ran.
+        unchanged = stamp(data_dir, *settings, ledger=False) == data and stamp(data_dir, *settings) == recorded
+        manifest.stamp = recorded if timeless and unchanged else None
+        manifest.summary = {"articles": report.articles, "warnings": report.warnings}
+        manifest.save()
+    return report
 
 
 def _write(
@@ -135,13 +174,11 @@ def _write(
     progress: Callable[[int, int], None] | None,
     formats: tuple[str, ...],
     feeds_only: bool,
-    cache_dir: Path | None,
+    manifest: Manifest | None,
 ) -> BuildReport:
     publisher = Publisher(site, base_url, options)
     report = BuildReport(articles=len(site.articles), warnings=[str(d) for d in site.diagnostics])
-    out = out.resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
-    manifest = Manifest(cache_dir, out) if cache_dir is not None else None
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.build-", dir=out.parent))
     # In place when the last build into OUT left a manifest with fingerprints; else a whole new tree.
     tree: Tree | InPlace
@@ -150,9 +187,9 @@ def _write(
     else:
         tree = Tree(out, staging)
 
-    def publish(url_path: str, keep_only: bool = False) -> Published | str | None:
-        """One document into the tree, kept, linked or rendered (run in the pool); with
-        ``keep_only``, ``url_path`` back when the document cannot be kept as it is."""
+    def publish(url_path: str, keep_only: bool = False) -> Published | _Pending | str | None:
+        """One document into the tree, kept, linked or rendered; with ``keep_only``, ``url_path``
+        back when the document cannot be kept as it is."""
         found = publisher.resolve(url_path)
         if not isinstance(found, Document):
             return None
@@ -165,15 +202,22 @@ def _write(
         if keep_only:
             return url_path
         feed = url_path if found.kind == "feed" else None
-        return Published(feed, inputs, True, _place(tree, manifest, rel, found.render(), len(rels) > 1))
+        body = found.render()
+        if len(rels) > 1:
+            # Placed and compressed by a thread (zlib and brotli release the interpreter lock)
+            # while this one renders the next documents.
+            placed = _compressor().submit(_place, tree, manifest, rel, body, True)
+            return _Pending(feed, inputs, placed)
+        return Published(feed, inputs, True, _place(tree, manifest, rel, body, False))
 
     paths = [p for p in publisher.paths() if _wanted(p, formats, feeds_only)]
-    pool = ThreadPoolExecutor(max_workers=_THREADS)
+    pool: ProcessPoolExecutor | None = None
 
     def published() -> Iterator[Published | str | None]:
+        nonlocal pool
         later = paths
         if isinstance(tree, InPlace):
-            # Keeping a file costs a digest and an lstat: in this thread, without a pool's locking.
+            # Keeping a file costs a digest and an lstat: all are checked before any is rendered.
             later = []
             for path in paths:
                 done = publish(path, keep_only=True)
@@ -181,7 +225,35 @@ def _write(
                     later.append(done)
                 else:
                     yield done
-        yield from pool.map(publish, later)
+        theirs = [path for path in later if _theirs(path)] if isinstance(tree, Tree) else []
+        if len(later) < _SPLIT or not theirs:
+            yield from _in_order(map(publish, later))
+            return
+        # The child is a fork of this process: it has the site, the publisher and the tree as they
+        # are, and runs ``publish`` on its paths (a function of this module runs it: a closure does
+        # not pickle), in chunks. What it places it returns; this process adds it to the tree.
+        global _PUBLISH
+        _PUBLISH = publish
+        pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
+        size = -(-len(theirs) // _CHUNKS)
+        chunks = {
+            pool.submit(_publish_all, theirs[n : n + size]): theirs[n : n + size] for n in range(0, len(theirs), size)
+        }
+        _PUBLISH = None
+        yield from _in_order(map(publish, [path for path in later if not _theirs(path)]))
+        # Done with its own, this process takes the child's last chunks while the child has not
+        # started them (a future not yet running can be cancelled), so both end together.
+        for future in reversed(list(chunks)):
+            if not future.cancel():
+                break
+            yield from _in_order(map(publish, chunks[future]))
+        for future in chunks:
+            if future.cancelled():
+                continue
+            for done in future.result():
+                if isinstance(done, Published):
+                    tree.adopt(rel for rel, _, _ in done.files)
+                yield done
 
     try:
         try:
@@ -200,7 +272,10 @@ def _write(
                 if done.feed is not None and done.files[0][1]:
                     report.changed_feeds.append(done.feed)
         finally:
-            pool.shutdown(cancel_futures=True)  # nothing writes into the staging tree after this
+            # nothing writes into the staging tree after this
+            if pool is not None:
+                pool.shutdown(cancel_futures=True)
+            _settle_compressor()
         if not feeds_only:
             written = _not_found(tree, manifest, publisher, site)
             report.files += 1
@@ -224,8 +299,46 @@ def _write(
         report.removed = _prune(previous, tree.files, everything=True)
     if manifest is not None:
         manifest.settle(tree.fingerprints())
-        manifest.save()
     return report
+
+
+_PUBLISH: Callable[[str], Published | _Pending | str | None] | None = None  # what a forked child runs
+
+
+def _publish_all(paths: list[str]) -> list[Published | str | None]:
+    """In the child process: ``publish`` each of ``paths``."""
+    assert _PUBLISH is not None
+    try:
+        return list(_in_order(map(_PUBLISH, paths)))
+    finally:
+        _settle_compressor()
+
+
+@dataclass(frozen=True)
+class _Pending:
+    """A document rendered, whose files a compression thread is placing."""
+
+    feed: str | None
+    inputs: str | None
+    files: Future[list[Placed]]
+
+
+def _in_order(results: Iterable[Published | _Pending | str | None]) -> Iterator[Published | str | None]:
+    """``results`` in their order, each pending one once placed; a few are left pending meanwhile,
+    so that the compression threads have work while documents are rendered."""
+    pending: deque[Published | _Pending | str | None] = deque()
+    for result in results:
+        pending.append(result)
+        if len(pending) > _AHEAD:
+            yield _placed(pending.popleft())
+    while pending:
+        yield _placed(pending.popleft())
+
+
+def _placed(result: Published | _Pending | str | None) -> Published | str | None:
+    if isinstance(result, _Pending):
+        return Published(result.feed, result.inputs, True, result.files.result())
+    return result
 
 
 def _not_found(tree: Tree | InPlace, manifest: Manifest | None, publisher: Publisher, site: Site) -> bool:
@@ -264,7 +377,7 @@ class Published:
 
 
 def _place(tree: Tree, manifest: Manifest | None, rel: str, body: bytes, precompress: bool) -> list[Placed]:
-    """``body`` as ``rel``, and with ``precompress`` its .gz and .br (run in the pool)."""
+    """``body`` as ``rel``, and with ``precompress`` its .gz and .br."""
     sha256 = hashlib.sha256(body).hexdigest()
     done = [(rel, tree.place(rel, body), sha256)]
     if not precompress:
@@ -279,6 +392,26 @@ def _place(tree: Tree, manifest: Manifest | None, rel: str, body: bytes, precomp
         data = compress(body, coding)
         done.append((name, tree.place(name, data), hashlib.sha256(data).hexdigest()))
     return done
+
+
+_COMPRESSOR: tuple[int, ThreadPoolExecutor] | None = None
+_AHEAD = 8  # documents rendered ahead of those still being compressed
+
+
+def _compressor() -> ThreadPoolExecutor:
+    """This process's compression threads (a forked child makes its own: threads are not forked)."""
+    global _COMPRESSOR
+    if _COMPRESSOR is None or _COMPRESSOR[0] != os.getpid():
+        _COMPRESSOR = os.getpid(), ThreadPoolExecutor(max_workers=len(PRECOMPRESSED))
+    return _COMPRESSOR[1]
+
+
+def _settle_compressor() -> None:
+    """Wait for the compression threads (of a build that failed: what they place is not published)."""
+    global _COMPRESSOR
+    if _COMPRESSOR is not None and _COMPRESSOR[0] == os.getpid():
+        _COMPRESSOR[1].shutdown(wait=True, cancel_futures=True)
+    _COMPRESSOR = None
 
 
 def _wanted(path: str, formats: tuple[str, ...], feeds_only: bool) -> bool:
@@ -309,6 +442,10 @@ class Tree:
             with contextlib.suppress(OSError):
                 found[rel] = fingerprint(os.lstat(os.path.join(self.old, rel)))
         return found
+
+    def adopt(self, rels: Iterable[str]) -> None:
+        """Files that another process placed in the new tree."""
+        self.files.update(rels)
 
     def _add(self, rel: str) -> str:
         folder = os.path.dirname(rel)

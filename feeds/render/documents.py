@@ -8,6 +8,7 @@ is served there. The web layer resolves one path per request; the offline build 
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields
 from datetime import datetime
@@ -24,6 +25,8 @@ from feeds.slug import fold
 
 HTML = "text/html; charset=utf-8"
 _ARTICLE_FIELDS = tuple(f.name for f in fields(Article) if f.name != "location")
+# A feed document's own fields: its feed, entries, settings and base URL are digested apart, once.
+_PAGE_FIELDS = tuple(f.name for f in fields(FeedPage) if f.name not in ("feed", "entries", "meta", "urls"))
 RENDERERS = {"atom": atom, "rss": rss, "json": jsonfeed}
 MAX_LIMIT = 500
 LATEST = 20  # articles listed on the home page
@@ -106,6 +109,36 @@ class Redirect:
     location: str
 
 
+class Entries(dict):
+    """Entries by (format, article id), each dropped after its last use: an article is in one
+    document of each feed that holds it (``uses``: the overall feed, its countries' and its
+    topics'), its subscription feed or an archive page. A document shown again (a filtered feed,
+    a page the service renders twice) makes the entry again. The service renders from several
+    threads: a count and its entry change together, under a lock."""
+
+    def __init__(self, uses: Callable[[str], int]) -> None:
+        super().__init__()
+        self._uses = uses
+        self._left: dict[tuple[str, str], int] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, str], default: bytes | None = None) -> bytes | None:
+        with self._lock:
+            found = super().get(key, default)
+            if found is not default:
+                self._left[key] -= 1
+                if not self._left[key]:
+                    del self[key], self._left[key]
+            return found
+
+    def __setitem__(self, key: tuple[str, str], value: bytes) -> None:
+        left = self._uses(key[1]) - 1  # this use is the first
+        with self._lock:
+            if left > 0 and key not in self:  # another thread may have made it meanwhile
+                super().__setitem__(key, value)
+                self._left[key] = left
+
+
 class Publisher:
     """The documents of one site version on one base URL."""
 
@@ -120,8 +153,15 @@ class Publisher:
         }
         self._codes = {f.code.lower(): f.slug for f in feeds if f.kind == "country"}
         self._names_digest: bytes | None = None
-        self._article_digests: dict[str, bytes] = {}  # by article id: an article is in several feeds
+        # Digests of what many documents share, made once: each article by id (an article is in
+        # several feeds and pages), each feed's own fields by key, the settings with the base URL.
+        self._article_digests: dict[str, bytes] = {}
+        self._feed_digests: dict[str, bytes] = {}
+        self._base_digest = _digest(site.meta, self.urls)
         self._positions: dict[str, int] | None = None  # article id -> place on the site, for neighbours
+        # Each article's entry in each format, made once and written into every feed that shows it.
+        self._made = Entries(lambda id: 1 + len(self._by_id()[id].countries) + len(self._by_id()[id].topics))
+        self._articles_by_id: dict[str, Article] | None = None
 
     # -- what exists -----------------------------------------------------------------
 
@@ -132,17 +172,34 @@ class Publisher:
         yield from STATIC
         yield from map(asset, ASSETS)
         yield from LISTS
+        # Feeds and archive pages by the mean place of their entries on the site, a page's formats
+        # one after the other: an article's entries are then made for the first document that shows
+        # them and dropped after the last (:class:`Entries`) within a few hundred documents, not held
+        # from the overall feed to the last topic's (at 10,000 articles, an eighth of them at most).
+        pages = []
         for key, feed in self.site.feeds.items():
-            # A page's formats one after the other: they show the same entries, made once for both.
-            for fmt in RENDERERS:
-                yield f"/feeds/{key}.{fmt}"
+            pages.append((self._mean_place(feed.articles[: self.options.entry_limit]), f"/feeds/{key}"))
             for number in range(1, self.archive_count(feed) + 1):
-                for fmt in RENDERERS:
-                    yield f"/feeds/archive/{key}/{number}.{fmt}"
+                place = self._mean_place(self.archive_entries(feed, number))
+                pages.append((place, f"/feeds/archive/{key}/{number}"))
+        for _, page in sorted(pages):
+            for fmt in RENDERERS:
+                yield f"{page}.{fmt}"
+        for feed in self.site.feeds.values():
             if feed.kind != "all":
                 yield feed.html_path
         for article in self.site.articles:
             yield f"/articles/{article.slug}"
+
+    def _mean_place(self, articles: tuple[Article, ...]) -> float:
+        positions = self._place_of()
+        return sum(positions[a.id] for a in articles) / len(articles) if articles else 0.0
+
+    def _place_of(self) -> dict[str, int]:
+        """Article id -> place on the site, newest first."""
+        if self._positions is None:
+            self._positions = {a.id: n for n, a in enumerate(self.site.articles)}
+        return self._positions
 
     def resolve(self, path: str) -> Document | Redirect | None:
         site = self.site
@@ -151,7 +208,7 @@ class Publisher:
             return Document(path, HTML, site.updated, render, "page", self._index_inputs)
         if path == "/feeds.opml":
             # its page in a browser counts each feed's articles
-            feeds = [(_header(f), len(f.articles)) for f in site.feeds.values() if f.articles]
+            feeds = [(self.feed_digest(f), len(f.articles)) for f in site.feeds.values() if f.articles]
             inputs = self._inputs_of(path, site.updated, feeds)
             return Document(path, "text/x-opml; charset=utf-8", site.updated, self._opml, "opml", inputs)
         if path in STATIC:
@@ -164,7 +221,8 @@ class Publisher:
         if path in LISTS:
             kind = LISTS[path]
             render = lambda: _html().list_page(site, kind, self.urls)  # noqa: E731
-            inputs = self._inputs_of(path, site.updated, [(_header(f), len(f.articles)) for f in site.feeds.values()])
+            counts = [(self.feed_digest(f), len(f.articles)) for f in site.feeds.values()]
+            inputs = self._inputs_of(path, site.updated, counts)
             return Document(path, HTML, site.updated, render, "page", inputs)
         if path == SUBSCRIBE:
             return self._subscribe(FeedQuery())
@@ -190,10 +248,13 @@ class Publisher:
         return None
 
     def _feed_html(self, path: str, feed: Feed) -> Document:
-        """A country's or topic's page: the feed's fields and every article it lists."""
+        """A country's or topic's page: the feed's fields and every article it lists, the newest
+        ``entry_limit`` of them with their summaries."""
         articles = lambda: b"".join(map(self.article_digest, feed.articles))  # noqa: E731
-        render = lambda: _html().feed_page(self.site, feed, self.urls, self.names, self.options.entry_limit)  # noqa: E731
-        return Document(path, HTML, feed.updated, render, "page", self._inputs_of(path, _header(feed), articles))
+        limit = self.options.entry_limit
+        render = lambda: _html().feed_page(self.site, feed, self.urls, self.names, limit)  # noqa: E731
+        inputs = self._inputs_of(path, self.feed_digest(feed), limit, articles)
+        return Document(path, HTML, feed.updated, render, "page", inputs)
 
     def not_found(self, message: str) -> bytes:
         return _html().not_found_page(self.site, self.urls, message)
@@ -216,7 +277,7 @@ class Publisher:
             f"/feeds/{name}",
             f"{FEED_TYPES[fmt]}; charset=utf-8",
             page.updated,
-            lambda: RENDERERS[fmt](page, self.names),
+            lambda: RENDERERS[fmt](page, self.names, self._made),
             "feed",
             self._inputs(page),
         )
@@ -292,7 +353,7 @@ class Publisher:
             f"/feeds/archive/{rest}.{fmt}",
             f"{FEED_TYPES[fmt]}; charset=utf-8",
             page.updated,
-            lambda: RENDERERS[fmt](page, self.names),
+            lambda: RENDERERS[fmt](page, self.names, self._made),
             "archive" if full else "feed",
             self._inputs(page),
         )
@@ -304,10 +365,11 @@ class Publisher:
         def digest() -> bytes:
             if self._names_digest is None:
                 self._names_digest = hashlib.sha256(repr(sorted(self.names.items())).encode()).digest()
-            rest = [getattr(page, f.name) for f in fields(page) if f.name not in ("feed", "entries")]
+            rest = [getattr(page, name) for name in _PAGE_FIELDS]
             # An article's place in the listing is not written: inserting one above moves it, not its entry.
             entries = b"".join(map(self.article_digest, page.entries))
-            return _digest(page.fmt, _header(page.feed), rest, entries, self._names_digest)
+            feed = self.feed_digest(page.feed)
+            return _digest(page.fmt, feed, self._base_digest, rest, entries, self._names_digest)
 
         return digest
 
@@ -317,13 +379,13 @@ class Publisher:
 
         def digest() -> bytes:
             made = [part() if callable(part) else part for part in parts]
-            return _digest(path, self.site.meta, self.urls, made)
+            return _digest(path, self._base_digest, made)
 
         return digest
 
     def _index_inputs(self) -> bytes:
         """The home page: every feed's name, count and newest date, and the latest articles."""
-        feeds = [(_header(f), len(f.articles), f.newest) for f in self.site.feeds.values()]
+        feeds = [(self.feed_digest(f), len(f.articles), f.newest) for f in self.site.feeds.values()]
         latest = b"".join(map(self.article_digest, self.site.articles[:LATEST]))
         return self._inputs_of("/", self.site.updated, feeds, latest)()
 
@@ -334,14 +396,21 @@ class Publisher:
             digest = self._article_digests[article.id] = _digest(*(getattr(article, n) for n in _ARTICLE_FIELDS))
         return digest
 
+    def feed_digest(self, feed: Feed) -> bytes:
+        """A digest of a feed's own fields (not its articles)."""
+        digest = self._feed_digests.get(feed.key)
+        if digest is None:
+            digest = self._feed_digests[feed.key] = _digest(_header(feed))
+        return digest
+
     def _article_inputs(self, article: Article) -> Callable[[], bytes]:
         """What an article's page depends on: the article, the site, and its countries' and topics' feeds."""
 
         def digest() -> bytes:
-            feeds = self._article_feeds(article)
-            own = [getattr(article, name) for name in _ARTICLE_FIELDS]
+            countries, topics = self._article_feeds(article)
+            feeds = b"".join(map(self.feed_digest, countries + topics))
             around = [(a.slug, a.title) if a else None for a in self._neighbours(article)]
-            return _digest(self.site.meta, self.urls, own, [_header(feed) for feed in feeds[0] + feeds[1]], around)
+            return _digest(self._base_digest, self.article_digest(article), feeds, around)
 
         return digest
 
@@ -418,11 +487,14 @@ class Publisher:
 
     def _neighbours(self, article: Article) -> tuple[Article | None, Article | None]:
         """The articles listed just before (newer) and after (older) this one on the site."""
-        if self._positions is None:
-            self._positions = {a.id: n for n, a in enumerate(self.site.articles)}
-        n = self._positions[article.id]
+        n = self._place_of()[article.id]
         articles = self.site.articles
         return (articles[n - 1] if n > 0 else None), (articles[n + 1] if n + 1 < len(articles) else None)
+
+    def _by_id(self) -> dict[str, Article]:
+        if self._articles_by_id is None:
+            self._articles_by_id = {a.id: a for a in self.site.articles}
+        return self._articles_by_id
 
     def _article_feeds(self, article: Article) -> tuple[list[Feed], list[Feed]]:
         countries = [self.site.feeds[f"countries/{self.names['countries'][c][0]}"] for c in article.countries]

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
+from functools import cache, lru_cache
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
@@ -13,7 +14,7 @@ from markupsafe import Markup
 
 from feeds.dates import rfc3339
 from feeds.model import Article
-from feeds.pipeline.index import Feed, Site
+from feeds.pipeline.index import Feed, Site, SiteMeta
 from feeds.render import Urls, day, url_parts
 from feeds.render.documents import SUBSCRIBE, asset
 from feeds.render.preview import ABOUT
@@ -111,6 +112,11 @@ def _page(
     """A page with what every page has: its title, description, canonical URL (None: the page is
     not at one address, as the 404) and the feeds browsers and readers discover from it."""
     meta = site.meta
+    canonical = urls(path) if path is not None else None
+    parts = _shared(meta, urls, canonical if path in ("/countries", "/topics") else None)
+    discovered = Markup("").join(
+        _discover(meta, urls, feed.key, feed.title) for feed in discover or [site.feeds["all"]]
+    )
     return _render(
         name,
         meta=meta,
@@ -119,11 +125,38 @@ def _page(
         heading=heading,
         title=heading if heading == meta.title else f"{heading} · {meta.title}",
         description=_shorten(description, 200),
-        canonical=urls(path) if path is not None else None,
-        discover=discover or [site.feeds["all"]],
+        canonical=canonical,
+        shared={**parts, "discover": discovered},
         tags=tags,
         **context,
     )
+
+
+@lru_cache(maxsize=64)
+def _shared(meta: SiteMeta, urls: Urls, current: str | None) -> dict[str, Markup]:
+    """What every page has (``_shared.html``), for the page at ``current`` when it is in the nav."""
+    shared = environment().get_template("_shared.html").make_module({"meta": meta, "urls": urls})
+    return {
+        "assets": Markup(shared.assets()),
+        "script": Markup(shared.script()),
+        "header": Markup(shared.header(current)),
+        "footer": Markup(shared.footer()),
+    }
+
+
+@lru_cache(maxsize=1024)
+def _discover(meta: SiteMeta, urls: Urls, key: str, title: str) -> Markup:
+    """The links by which browsers and readers discover a feed from a page."""
+    shared = environment().get_template("_shared.html").make_module({"meta": meta, "urls": urls})
+    return Markup(shared.discover(_Named(key, title)))
+
+
+@dataclass(frozen=True)
+class _Named:
+    """What ``discover`` reads of a feed."""
+
+    key: str
+    title: str
 
 
 def index_page(site: Site, urls: Urls, names: Names, latest: int = 20) -> bytes:
