@@ -371,6 +371,20 @@ def test_pages_with_the_same_input_digest_have_the_same_bytes(data_dir: Path, ed
         assert len(same) > 100 and "/" in differ
 
 
+def test_feeds_have_the_same_bytes_however_few_entries_are_kept(data_dir: Path):
+    """The service keeps a bounded number of the entries made for one document; one made again
+    after it was dropped has the same bytes."""
+    from feeds.pipeline.load import load
+    from feeds.render.documents import Publisher
+
+    site = load(data_dir).site
+    every, few = Publisher(site, BASE, keep_entries=None), Publisher(site, BASE, keep_entries=3)
+    paths = [p for p in every.paths() if p.startswith("/feeds/") and p.endswith((".atom", ".rss", ".json"))]
+    assert len(paths) > 30
+    for path in paths + paths[::-1]:  # and again, out of order
+        assert few.resolve(path).render() == every.resolve(path).render(), path
+
+
 def test_files_written_under_a_permissive_umask_are_linked_by_the_next_build(data_dir: Path, tmp_path: Path):
     out, cache = tmp_path / "out", tmp_path / "cache"
     previous = os.umask(0o002)  # as for a user with a group of their own

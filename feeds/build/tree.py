@@ -176,7 +176,7 @@ def _write(
     feeds_only: bool,
     manifest: Manifest | None,
 ) -> BuildReport:
-    publisher = Publisher(site, base_url, options)
+    publisher = Publisher(site, base_url, options, keep_entries=None)
     report = BuildReport(articles=len(site.articles), warnings=[str(d) for d in site.diagnostics])
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.build-", dir=out.parent))

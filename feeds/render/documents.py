@@ -114,11 +114,15 @@ class Entries(dict):
     document of each feed that holds it (``uses``: the overall feed, its countries' and its
     topics'), its subscription feed or an archive page. A document shown again (a filtered feed,
     a page the service renders twice) makes the entry again. The service renders from several
-    threads: a count and its entry change together, under a lock."""
+    threads: a count and its entry change together, under a lock. ``limit`` bounds how many are
+    kept (the oldest goes first): a long-lived service may be asked for the documents of one feed
+    only, whose entries would otherwise wait for uses that never come; a build, which renders every
+    document in the order of their entries, needs none."""
 
-    def __init__(self, uses: Callable[[str], int]) -> None:
+    def __init__(self, uses: Callable[[str], int], limit: int | None = None) -> None:
         super().__init__()
         self._uses = uses
+        self._limit = limit
         self._left: dict[tuple[str, str], int] = {}
         self._lock = threading.Lock()
 
@@ -135,6 +139,9 @@ class Entries(dict):
         left = self._uses(key[1]) - 1  # this use is the first
         with self._lock:
             if left > 0 and key not in self:  # another thread may have made it meanwhile
+                if self._limit is not None and len(self) >= self._limit:
+                    oldest = next(iter(self))
+                    del self[oldest], self._left[oldest]
                 super().__setitem__(key, value)
                 self._left[key] = left
 
@@ -142,7 +149,11 @@ class Entries(dict):
 class Publisher:
     """The documents of one site version on one base URL."""
 
-    def __init__(self, site: Site, base_url: str, options: PublishOptions | None = None) -> None:
+    def __init__(
+        self, site: Site, base_url: str, options: PublishOptions | None = None, keep_entries: int | None = 4096
+    ) -> None:
+        """``keep_entries``: how many entries made for one document are kept for the next (None: all
+        until their last use, for a build)."""
         self.site = site
         self.urls = Urls(base_url)
         self.options = options or PublishOptions()
@@ -160,7 +171,9 @@ class Publisher:
         self._base_digest = _digest(site.meta, self.urls)
         self._positions: dict[str, int] | None = None  # article id -> place on the site, for neighbours
         # Each article's entry in each format, made once and written into every feed that shows it.
-        self._made = Entries(lambda id: 1 + len(self._by_id()[id].countries) + len(self._by_id()[id].topics))
+        self._made = Entries(
+            lambda id: 1 + len(self._by_id()[id].countries) + len(self._by_id()[id].topics), keep_entries
+        )
         self._articles_by_id: dict[str, Article] | None = None
 
     # -- what exists -----------------------------------------------------------------
