@@ -612,7 +612,9 @@ class Tagger:
             article.abroad.append((code, False))
             hits.append(("country", code, text, field, _DATELINE_RULE, False))
             return
-        if (code, text.lower()) in article.qualified or self._qualifier(field, at, size, article, code):
+        if (article.qualified and (code, text.lower()) in article.qualified) or self._qualifier(
+            field, at, size, article, code
+        ):
             article.qualified.add((code, text.lower()))
             article.mentions.append((code, field, at, size, rule.kind, "passing"))
             hits.append(("country", code, text, field, _QUALIFIED_RULE, False))
@@ -633,14 +635,15 @@ class Tagger:
         flags = 0
         get = self._token_flags.get
         near = at[0] + size + 3
-        wide = near + 3 if demonym and field == "summary" else near  # people at the end of a list of demonyms
-        for n, raw in enumerate(raws[at[0] : wide], at[0]):
+        for raw in raws[at[0] : near]:
             flag = get(raw)
             if flag is None:
-                lows = self._low_words(raw)
-                flag = (not self._passing_words.isdisjoint(lows)) | 2 * (not self._passing_abroad.isdisjoint(lows))
-                self._token_flags[raw] = flag
-            flags |= flag if n < near else flag & 2
+                flag = self._flag(raw)
+            flags |= flag
+        if demonym and field == "summary" and not flags & 2:  # people at the end of a list of demonyms
+            for raw in raws[near : near + 3]:
+                flag = get(raw)
+                flags |= (self._flag(raw) if flag is None else flag) & 2
         abroad = demonym and field == "summary" and flags & 2  # in the title, people are the story
         if not flags & 1 and not abroad and article.passing_end[0] != field:
             previous = self._word_before(raws, at, 1)
@@ -713,7 +716,7 @@ class Tagger:
         """Whether the name is followed by a comma and a region of another country: "Paris, Texas",
         "Lebanon, New Hampshire" name a town of that other country."""
         raws = article.title if field == "title" else article.summary
-        if not any(raw[-1] == "," for raw in raws[at[0] : at[0] + size]):
+        if raws[at[0]][-1] != "," and (size == 1 or not any(raw[-1] == "," for raw in raws[at[0] : at[0] + size])):
             return False  # most mentions: no comma right after the name
         get = self._cache.get
         j, last = at[0], at[1] + size - 1
@@ -738,6 +741,14 @@ class Tagger:
             if rule is not None and rule.kind == "regions" and rule.code and rule.code != code:
                 return not rule.checks or _case_ok(ahead[:length], rule.checks)
         return False
+
+    def _flag(self, raw: str) -> int:
+        """A token's flags for :meth:`_passing` (cached): 1, a word after a name that may make it
+        passing; 2, people abroad."""
+        lows = self._low_words(raw)
+        flag = (not self._passing_words.isdisjoint(lows)) | 2 * (not self._passing_abroad.isdisjoint(lows))
+        self._token_flags[raw] = flag
+        return flag
 
     def _listed_abroad(self, words: list[Word], after: int) -> str:
         """The people abroad at the end of a list of demonyms ("Bangladeshi, Nepali, Indian and Kenyan
