@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from .conftest import ROOT
 
 
@@ -99,3 +101,20 @@ def test_a_symlink_to_a_fifo_never_blocks_the_reload_and_is_reported(data_dir: P
     health = client.get("/healthz").get_json()
     assert health["status"] == "degraded"
     assert any("more.txt" in e and "not a regular file (a FIFO)" in e for e in health["errors"])
+
+
+def test_a_listing_saved_again_while_it_was_read_is_neither_published_nor_recorded(data_dir: Path):
+    """The service loads a version once it has held still; one saved again between that check and the
+    read (``unchanged`` says so) mints no id and writes no ledger, and the next load takes it."""
+    from feeds.pipeline.load import Changed, load
+
+    load(data_dir)
+    ledger = (data_dir / "ledger.json").read_bytes()
+    listing = data_dir / "articles.txt"
+    listing.write_text("Chile: Dockers Strike in Valparaíso\n\nPorts stop.\n\n" + listing.read_text("utf-8"), "utf-8")
+    with pytest.raises(Changed):
+        load(data_dir, unchanged=lambda: False)
+    assert (data_dir / "ledger.json").read_bytes() == ledger
+    loaded = load(data_dir, unchanged=lambda: True)
+    assert loaded.site.articles[0].title == "Chile: Dockers Strike in Valparaíso"
+    assert (data_dir / "ledger.json").read_bytes() != ledger

@@ -9,7 +9,7 @@ import contextlib
 import gc
 import time
 import tomllib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -32,6 +32,10 @@ class DataError(Exception):
     def __init__(self, diagnostics: list[Diagnostic]) -> None:
         super().__init__("\n".join(str(d) for d in diagnostics))
         self.diagnostics = diagnostics
+
+
+class Changed(Exception):
+    """The data changed while it was read (a file saved during the load): nothing was recorded."""
 
 
 @dataclass(frozen=True)
@@ -95,6 +99,7 @@ def load(
     tagger: Tagger | None = None,
     cache_dir: Path | None = None,
     read_only_ledger: bool = False,
+    unchanged: Callable[[], bool] | None = None,
 ) -> Loaded:
     """Read and publish the data in ``data_dir``.
 
@@ -103,11 +108,14 @@ def load(
     ``read_only_ledger`` (replicas that must agree): the ledger is never written; an article it has no
     record of is held back (``waiting``), and an edit keeps the dates recorded until ``feeds ids`` runs.
     Raises :class:`DataError` only when nothing sensible can be published (tagging tables unreadable).
+    ``unchanged`` (the service, which loads a version once it has held still): asked once the files are
+    read, before the ledger is written; False raises :class:`Changed`, so that a file saved again between
+    the check and the read is neither published nor recorded.
     """
     with _without_cycle_collection():
         try:
             tables = Tables(data_dir, SHIPPED_TABLES, cache_dir, tagger)
-            return _load(data_dir, now, persist, limits, tables, read_only_ledger)
+            return _load(data_dir, now, persist, limits, tables, read_only_ledger, unchanged)
         except TaggingDataError as exc:
             location = Location(str(exc.path), exc.line or 0)
             raise DataError([Diagnostic(location, Severity.ERROR, exc.message)]) from exc
@@ -133,6 +141,7 @@ def _load(
     limits: Limits | None,
     tables: Tables,
     read_only_ledger: bool = False,
+    unchanged: Callable[[], bool] | None = None,
 ) -> Loaded:
     timings: dict[str, float] = {}
     clock = time.perf_counter()
@@ -152,6 +161,8 @@ def _load(
         )
         zone = ZoneInfo("UTC")
     listing = read_dir(data_dir, limits=limits, default_tz=zone)
+    if unchanged is not None and not unchanged():
+        raise Changed(str(data_dir))
     problems.extend(listing.diagnostics)
     lap("parse")
     known = tables.known()

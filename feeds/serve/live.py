@@ -25,7 +25,7 @@ from werkzeug.http import http_date, quote_etag
 
 from feeds.model import Diagnostic, Location, Severity
 from feeds.pipeline.ledger import LEDGER_NAME
-from feeds.pipeline.load import DataError, Loaded, load
+from feeds.pipeline.load import Changed, DataError, Loaded, load
 from feeds.pipeline.parse import Limits
 from feeds.render.compress import compress
 from feeds.render.documents import Document, FeedQuery, Publisher, PublishOptions, Redirect
@@ -287,8 +287,17 @@ class Live:
                 self.version = replace(self.version, signature=sig)
                 return False
             try:
-                loaded = load(self.data_dir, cache_dir=self.cache_dir, read_only_ledger=self.read_only_ledger)
+                loaded = load(
+                    self.data_dir,
+                    cache_dir=self.cache_dir,
+                    read_only_ledger=self.read_only_ledger,
+                    unchanged=lambda: signature(self.data_dir) == sig,  # not saved again since it held still
+                )
                 errors = loaded.errors
+            except Changed:
+                log.info("%s changed while it was read: it is read again once it holds still", self.data_dir)
+                self._candidate = None
+                return False
             except DataError as exc:
                 loaded, errors = None, tuple(exc.diagnostics)
             except Exception as exc:  # a bug in the pipeline must not stop the checks
