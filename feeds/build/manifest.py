@@ -158,21 +158,27 @@ def code_digest() -> str:
     return digest_files(sorted(sources), *versions)
 
 
-def stamp(data_dir: Path, *settings: object, ledger: bool = True) -> str:
-    """A digest of what a build reads: every file of ``data_dir`` (the listing, ``site.toml``, the
-    ledger unless not ``ledger``, the data's own tables), ``settings``, and every file of the package
-    (code, shipped tables, templates, static files) with Python's and the libraries' versions."""
+def stamp(data_dir: Path, *settings: object) -> tuple[str, str]:
+    """Digests of what a build reads, without the ledger and with it: every file of ``data_dir`` (the
+    listing, ``site.toml``, the data's own tables; the ledger, which the load may write, apart),
+    ``settings``, and every file of the package (code, shipped tables, templates, static files) with
+    Python's and the libraries' versions. Each file is read once."""
     h = hashlib.sha256(repr(settings).encode("utf-8", "surrogatepass") + b"\0" + _package_digest().encode())
     try:
         names = sorted(entry.name for entry in os.scandir(data_dir) if entry.is_file(follow_symlinks=False))
     except OSError:
         names = []
+    ledger = b""
     for name in names:
-        if name == LEDGER_NAME and not ledger:
-            continue
         with contextlib.suppress(OSError):
-            h.update(name.encode("utf-8", "surrogatepass") + b"\0" + (data_dir / name).read_bytes() + b"\0")
-    return h.hexdigest()
+            part = name.encode("utf-8", "surrogatepass") + b"\0" + (data_dir / name).read_bytes() + b"\0"
+            if name == LEDGER_NAME:
+                ledger = part
+            else:
+                h.update(part)
+    data = h.hexdigest()
+    h.update(ledger)
+    return data, h.hexdigest()
 
 
 @cache

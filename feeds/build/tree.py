@@ -129,17 +129,17 @@ def build(
     out = out.resolve()
     manifest = Manifest(cache_dir, out) if cache_dir is not None else None
     settings = (base_url, options or PublishOptions(), precompress, formats, feeds_only)
-    if manifest is not None and manifest.kept(stamp(data_dir, *settings)):
+    before = stamp(data_dir, *settings) if manifest is not None else None  # (the data, and the ledger)
+    if manifest is not None and before is not None and manifest.kept(before[1]):
         # Nothing the build reads has changed since the last build into OUT, which is as it left it.
         summary = manifest.previous_summary
         files = len(manifest.previous)
         return BuildReport(
             unchanged=files, files=files, articles=int(summary["articles"]), warnings=list(summary["warnings"])
         )
-    # The data as loaded: the ledger as the load leaves it (it records what it minted or dated).
-    data = stamp(data_dir, *settings, ledger=False) if manifest is not None else None
     try:
         loaded = load(data_dir, cache_dir=cache_dir)
+        # The data as loaded: the ledger as the load leaves it (it records what it minted or dated).
         recorded = stamp(data_dir, *settings) if manifest is not None else None
     except DataError as exc:
         raise BuildError("the data has errors; nothing was written", tuple(exc.diagnostics)) from exc
@@ -157,9 +157,9 @@ def build(
     finally:
         gc.unfreeze()
     if manifest is not None:
-        # Recorded only when nothing changed while the build ran.
-        unchanged = stamp(data_dir, *settings, ledger=False) == data and stamp(data_dir, *settings) == recorded
-        manifest.stamp = recorded if timeless and unchanged else None
+        # Recorded only when the load changed nothing but the ledger, and nothing changed after it.
+        unchanged = before is not None and recorded is not None and recorded[0] == before[0]
+        manifest.stamp = recorded[1] if timeless and unchanged and stamp(data_dir, *settings) == recorded else None
         manifest.summary = {"articles": report.articles, "warnings": report.warnings}
         manifest.save()
     return report

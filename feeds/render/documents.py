@@ -171,10 +171,7 @@ class Publisher:
         self._base_digest = _digest(site.meta, self.urls)
         self._positions: dict[str, int] | None = None  # article id -> place on the site, for neighbours
         # Each article's entry in each format, made once and written into every feed that shows it.
-        self._made = Entries(
-            lambda id: 1 + len(self._by_id()[id].countries) + len(self._by_id()[id].topics), keep_entries
-        )
-        self._articles_by_id: dict[str, Article] | None = None
+        self._made = Entries(self._uses, keep_entries)
 
     # -- what exists -----------------------------------------------------------------
 
@@ -504,10 +501,11 @@ class Publisher:
         articles = self.site.articles
         return (articles[n - 1] if n > 0 else None), (articles[n + 1] if n + 1 < len(articles) else None)
 
-    def _by_id(self) -> dict[str, Article]:
-        if self._articles_by_id is None:
-            self._articles_by_id = {a.id: a for a in self.site.articles}
-        return self._articles_by_id
+    def _uses(self, article_id: str) -> int:
+        """The subscription feeds or archive pages that show an article: the overall feed's, and its
+        countries' and topics'."""
+        article = self.site.articles[self._place_of()[article_id]]
+        return 1 + len(article.countries) + len(article.topics)
 
     def _article_feeds(self, article: Article) -> tuple[list[Feed], list[Feed]]:
         countries = [self.site.feeds[f"countries/{self.names['countries'][c][0]}"] for c in article.countries]

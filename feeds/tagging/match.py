@@ -716,8 +716,8 @@ class Tagger:
         """Whether the name is followed by a comma and a region of another country: "Paris, Texas",
         "Lebanon, New Hampshire" name a town of that other country."""
         raws = article.title if field == "title" else article.summary
-        if raws[at[0]][-1] != "," and (size == 1 or not any(raw[-1] == "," for raw in raws[at[0] : at[0] + size])):
-            return False  # most mentions: no comma right after the name
+        if size == 1 and raws[at[0]][-1] != ",":
+            return False  # most mentions: one word, with no comma right after it
         get = self._cache.get
         j, last = at[0], at[1] + size - 1
         words = get(raws[j]) or self._split(raws[j])
