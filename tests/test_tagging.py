@@ -733,6 +733,9 @@ def test_train_learns_from_the_corpus_and_the_editors_corrections(data_dir: Path
         ("Lebanon, Beirut and Paris, France", "", ("LB", "FR")),  # a city, a region of the same country
         ("Mauritania deports migrants", "Police rounded up migrants from Mali in Nouakchott.", ("MR",)),
         ("ECB holds rates", "The central bank kept rates at its meeting in Frankfurt.", ()),
+        ("Soybeans slide on a record crop", "Chicago soybean futures fell to a five-year low.", ()),
+        ("Mozambique: dockers down tools", "Ships bound for Zimbabwe and Malawi queued offshore.", ("MZ",)),
+        ("Zambia: miners demand back pay", "They rallied against the mine's Emirati owner.", ("ZM",)),
     ],
 )
 def test_passing_mentions_do_not_tag(tagger: Tagger, title: str, summary: str, expected: tuple[str, ...]) -> None:
