@@ -733,6 +733,8 @@ def test_train_learns_from_the_corpus_and_the_editors_corrections(data_dir: Path
         ("Lebanon, Beirut and Paris, France", "", ("LB", "FR")),  # a city, a region of the same country
         ("Mauritania deports migrants", "Police rounded up migrants from Mali in Nouakchott.", ("MR",)),
         ("ECB holds rates", "The central bank kept rates at its meeting in Frankfurt.", ()),
+        ("Food prices fall, FAO says", "The index published in Rome by the FAO fell 1.6%.", ()),
+        ("Geneva warns of a measles resurgence", "The World Health Organization urged catch-up campaigns.", ()),
         ("Soybeans slide on a record crop", "Chicago soybean futures fell to a five-year low.", ()),
         ("Mozambique: dockers down tools", "Ships bound for Zimbabwe and Malawi queued offshore.", ("MZ",)),
         ("Zambia: miners demand back pay", "They rallied against the mine's Emirati owner.", ("ZM",)),
