@@ -848,3 +848,61 @@ def test_a_filtered_feed_says_so_in_a_browser(client):
     ]
     plain = _feed_document(client.get("/feeds/all.atom").data)
     assert _xhtml(plain, "p", "feed-filter") == []
+
+
+def _long_topic(data_dir, count: int) -> None:
+    """The shipped data with ``count`` more articles, all about strikes, the newest first."""
+    listing = data_dir / "articles.txt"
+    more = "".join(
+        f"Strike {n} at the plant\n@topics: strikes\n\nWorkers walked out, day {n}.\n\n" for n in range(count, 0, -1)
+    )
+    listing.write_text(more + listing.read_text("utf-8"), "utf-8")
+
+
+def test_a_feed_page_lists_ten_feeds_worth_of_articles_and_links_the_archive_for_the_rest(data_dir):
+    """A topic of a large site has tens of thousands of articles: its page stays small, and the
+    rest are a link away, in the archive page that holds the newest article not listed."""
+    _long_topic(data_dir, 40)
+    app = create_app({"DATA_DIR": str(data_dir), "TESTING": True, "RELOAD_INTERVAL": 0, "ENTRY_LIMIT": 3})
+    client = app.test_client()
+    feed = _site(app).feeds["topics/strikes"]
+    assert len(feed.articles) > 30
+    document = page(client, feed.html_path)
+    assert [text(li.find("h3")) for li in _articles(document)] == [a.title for a in feed.articles[:3]]
+    older = document.find(".//ol[@class='articles compact']")
+    assert [a.get("href") for a in older.findall("li/a")] == [
+        f"http://localhost/articles/{a.slug}" for a in feed.articles[3:30]
+    ]
+    (more,) = by_class(document, "p", "more-older")
+    assert text(more) == f"{len(feed.articles) - 30} older articles, in the feed’s archive"
+    archive = more.find("a").get("href")
+    parsed = feedparser.parse(client.get(archive).data)
+    assert parsed.feed.title == feed.title and not parsed.bozo
+    assert f"http://localhost/articles/{feed.articles[30].slug}" in [e.link for e in parsed.entries]
+    # a page that lists every article has no such link
+    short = page(client, _site(app).feeds["topics/protests"].html_path)
+    assert not by_class(short, "p", "more-older")
+
+
+@pytest.mark.parametrize("fmt", ["atom", "rss"])
+def test_a_person_goes_through_the_archive_by_the_previews_newer_and_older_links(data_dir, fmt):
+    """From the newest archive page to the oldest by "Older articles", and back to the feed by
+    "Newer articles": every article of the feed once, in the feed's order."""
+    _long_topic(data_dir, 20)
+    app = create_app({"DATA_DIR": str(data_dir), "TESTING": True, "RELOAD_INTERVAL": 0, "ENTRY_LIMIT": 3})
+    client = app.test_client()
+    feed = _site(app).feeds["topics/strikes"]
+    current = f"http://localhost/feeds/topics/strikes.{fmt}"
+    parsed = feedparser.parse(client.get(current).data)
+    seen = [e.link for e in parsed.entries]
+    url = next(link.href for link in parsed.feed.links if link.rel == "prev-archive")
+    visited = []
+    while url:
+        visited.append(url)
+        root = _feed_document(client.get(url).data)
+        links = {a.text: a.get("href") for p in _xhtml(root, "p", "feed-links") for a in _xhtml(p, "a")}
+        assert links["Newer articles"] == (visited[-2] if len(visited) > 1 else current)
+        seen += [a.get("href") for ol in _xhtml(root, "ol", "entries brief") for a in _xhtml(ol, "a")]
+        url = links.get("Older articles")
+    assert visited[-1] == f"http://localhost/feeds/archive/topics/strikes/1.{fmt}"
+    assert seen == [f"http://localhost/articles/{a.slug}" for a in feed.articles]

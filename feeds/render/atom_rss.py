@@ -255,6 +255,11 @@ def _preview(parent: etree._Element, page: FeedPage, names: dict[str, dict[str, 
     preview.address(box, dict(page.links).get("current", page.self_url), what)
     preview.about(box)
     others = [("Read it as a web page", page.html_url)]
+    if page.archive:  # a person goes through the archive as a reader does (RFC 5005's links)
+        pages = dict(page.links)
+        others = [("Newer articles", pages.get("next-archive", pages["current"])), *others]
+        if "prev-archive" in pages:
+            others.insert(1, ("Older articles", pages["prev-archive"]))
     if feed.kind != "all":
         others.append(("All feeds", page.urls("/")))
     preview.links(box, others)

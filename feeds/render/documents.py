@@ -43,6 +43,10 @@ LISTS = {"/countries": "country", "/topics": "topic"}
 SUBSCRIBE = "/subscribe"  # the filtered-feed builder: needs the query, so the service alone answers it
 
 
+#: A country's or topic's page lists this many feeds' worth of its newest articles.
+LISTED = 10
+
+
 @dataclass(frozen=True)
 class PublishOptions:
     entry_limit: int = 50
@@ -258,12 +262,18 @@ class Publisher:
         return None
 
     def _feed_html(self, path: str, feed: Feed) -> Document:
-        """A country's or topic's page: the feed's fields and every article it lists, the newest
-        ``entry_limit`` of them with their summaries."""
-        articles = lambda: b"".join(map(self.article_digest, feed.articles))  # noqa: E731
+        """A country's or topic's page: the feed's fields and the articles it lists, the newest
+        ``entry_limit`` of them with their summaries, at most :data:`LISTED` feeds' worth in all
+        (a topic of a large site has tens of thousands), and a link to the archive for the rest."""
         limit = self.options.entry_limit
-        render = lambda: _html().feed_page(self.site, feed, self.urls, self.names, limit)  # noqa: E731
-        inputs = self._inputs_of(path, self.feed_digest(feed), limit, articles)
+        listed = LISTED * limit
+        archive = None
+        if len(feed.articles) > listed:
+            # the archive page that holds the newest article not listed (pages count from the oldest)
+            archive = self._archive_url(feed, (len(feed.articles) - 1 - listed) // limit + 1, "atom")
+        articles = lambda: b"".join(map(self.article_digest, feed.articles[:listed]))  # noqa: E731
+        render = lambda: _html().feed_page(self.site, feed, self.urls, self.names, limit, listed, archive)  # noqa: E731
+        inputs = self._inputs_of(path, self.feed_digest(feed), limit, len(feed.articles), articles)
         return Document(path, HTML, feed.updated, render, "page", inputs)
 
     def not_found(self, message: str) -> bytes:

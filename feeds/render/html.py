@@ -180,13 +180,17 @@ def index_page(site: Site, urls: Urls, names: Names, latest: int = 20) -> bytes:
     )
 
 
-def feed_page(site: Site, feed: Feed, urls: Urls, names: Names, rich: int = 50) -> bytes:
+def feed_page(
+    site: Site, feed: Feed, urls: Urls, names: Names, rich: int = 50, listed: int = 500, archive: str | None = None
+) -> bytes:
     """A country's or topic's page: the newest ``rich`` articles (what the feed holds) with their
-    summaries and tags, older ones by title, so that a long history keeps the page small."""
+    summaries and tags, older ones by title up to ``listed`` articles in all, so that a long history
+    keeps the page small, then a link to ``archive``, the archive page that goes on from there."""
     # The tables' descriptions are sentences of their own; the page adds its full stop.
     about = feed.description.rstrip(". ")
     context = {"feed": feed, "about": about, "names": names, "discover": [feed]}
-    context |= {"recent": feed.articles[:rich], "older": feed.articles[rich:]}
+    context |= {"recent": feed.articles[:rich], "older": feed.articles[rich:listed]}
+    context |= {"archive": archive if len(feed.articles) > listed else None, "unlisted": len(feed.articles) - listed}
     return _page("feed.html", site, urls, heading=feed.name, description=about + ".", path=feed.html_path, **context)
 
 
