@@ -855,6 +855,9 @@ def test_explain_shows_the_country_models_part(data_dir: Path) -> None:
 def test_a_name_that_folds_to_a_word_needs_its_accents(tagger: Tagger) -> None:
     assert countries(tagger, "Store Workers Walk Out", "") == ()
     assert countries(tagger, "Støre Wins a Second Term", "") == ("NO",)
+    assert countries(tagger, "Class of 1996 Reunion Draws Hundreds", "") == ()
+    assert countries(tagger, "REUNION TOUR SELLS OUT", "") == ()
+    assert countries(tagger, "Cyclone Nears Réunion", "The island braced for the storm.") == ("RE",)
 
 
 @pytest.mark.parametrize(
