@@ -865,6 +865,8 @@ def test_a_name_that_folds_to_a_word_needs_its_accents(tagger: Tagger) -> None:
     [
         ("TUC calls a day of action", "Unions marched in London.", ("GB",)),
         ("NSW teachers strike over pay", "Public school teachers walked out across the state.", ("AU",)),
+        ("SAMWU shuts Tshwane depots", "Municipal workers want their increases.", ("ZA",)),
+        ("Kryvyi Rih steelworkers go unpaid", "The plant owes three months of wages.", ("UA",)),
         ("TUC joins the general strike", "The NLC and TUC shut down Abuja.", ("NG",)),
         ("Live: De Wever's 'Arizona' budget agreed", "Belgium's coalition parties reached a deal.", ("BE",)),
         ("Arizona miners vote on contract", "Steelworkers at the Morenci mine began voting.", ("US",)),
