@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from jinja2 import Environment, PackageLoader, select_autoescape
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from feeds.dates import rfc3339
 from feeds.model import Article
@@ -151,6 +151,18 @@ def _discover(meta: SiteMeta, urls: Urls, key: str, title: str) -> Markup:
     return Markup(shared.discover(_Named(key, title)))
 
 
+# Made once per feed: most of an article page's escaping was its tags' links, the same on every
+# page of the feed's articles.
+@lru_cache(maxsize=1024)
+def _more(urls: Urls, html_path: str, key: str, name: str) -> Markup:
+    """An article page's line for one of its countries or topics: its page and its Atom feed."""
+    page, feed = escape(urls(html_path)), escape(urls.feed(key, "atom"))
+    return Markup(
+        f'<li><a href="{page}">{escape(name)}</a> <a href="{feed}" class="feed" type="application/atom+xml">'
+        f'feed<span class="vh"> of {escape(name)} (Atom)</span></a></li>\n'
+    )
+
+
 @dataclass(frozen=True)
 class _Named:
     """What ``discover`` reads of a feed."""
@@ -219,6 +231,7 @@ def article_page(
         discover=[site.feeds["all"], *countries, *topics],
         article=article,
         more=countries + topics,
+        more_items=Markup("").join(_more(urls, feed.html_path, feed.key, feed.name) for feed in countries + topics),
         newer=newer,
         older=older,
     )
