@@ -280,13 +280,12 @@ def _preview(parent: etree._Element, page: FeedPage, names: dict[str, dict[str, 
         # Archive pages are for readers catching up (RFC 5005), rarely opened by a person, and a
         # large site has thousands: each entry is its linked title and date (the complete site of
         # 10,000 articles renders in half the time it takes with every summary and tag).
-        # The items are parsed from one string (lxml's parser is C) and moved into the list, where
-        # they are what the list's own elements would be: XHTML, declared by the page's div.
+        # The list is parsed from one string (lxml's parser is C) and moved into the page, where its
+        # XHTML namespace is the div's: lxml drops the list's own declaration of it.
         items = "".join(
             _brief(article.title, page.urls.article(article), article.published) for article in page.entries
         )
-        parsed = etree.fromstring(f'<ol xmlns="{preview.XHTML}">{items}</ol>')
-        h(main, "ol", class_="entries brief").extend(parsed)
+        main.append(etree.fromstring(f'<ol xmlns="{preview.XHTML}" class="entries brief">{items}</ol>'))
     else:
         entries = h(main, "ol", class_="entries")
         for article in page.entries:
