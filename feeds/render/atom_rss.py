@@ -313,7 +313,7 @@ def _frame(
     script_url: str,
     empty: str | None,
 ) -> etree._Element:
-    """The preview's ``div`` without its entries, which go in its ``main`` (the fourth child):
+    """The preview's ``div`` without its entries, which go in its ``main``:
     the title, how to subscribe, links, and ``empty`` in place of entries when it has none."""
     div = preview.page(etree.Element("feed"), f"{title} ({kind})")
     head = h(div, "header", class_="feed-head")
