@@ -112,8 +112,7 @@ def _generator(page: FeedPage) -> FeedGenerator:
     getattr(fg, _EXTENSION).page = page
     fg.id(feed.id)
     fg.title(feed.title)
-    fg.subtitle(feed.description)
-    fg.description(feed.description)
+    fg.subtitle(feed.description)  # and the RSS description: feedgen sets both from either
     fg.language(meta.language)
     fg.author({"name": meta.author})
     fg.generator(GENERATOR)
@@ -146,9 +145,8 @@ def _entry(article: Article, link: str, categories: Categories) -> FeedEntry:
     fe.title(article.title)
     fe.link(href=link, rel="alternate", type="text/html")
     fe.summary(article.summary or article.title)
-    fe.published(article.published)
+    fe.published(article.published)  # and the RSS pubDate: feedgen sets both from either
     fe.updated(article.updated)
-    fe.pubDate(article.published)
     if article.author:
         fe.author({"name": article.author})
     if categories:
