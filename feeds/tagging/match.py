@@ -52,7 +52,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from itertools import chain
+from itertools import accumulate, chain, compress
 
 from feeds.slug import fold, slugify
 from feeds.tagging.countries_model import CountryModel, Mention
@@ -243,10 +243,10 @@ class Tagger:
         self._topic_order = {topic.slug: index for index, topic in enumerate(topics)}
         self._cache: dict[str, tuple[Word, ...]] = {}
         self._lows: dict[str, tuple[str, ...]] = {}  # the same tokens' lower-case words, for the model
-        self._cold: set[str] = set()  # white-space tokens without any known first word
         self._token_flags: dict[str, int] = {}  # white-space token: its passing-mention words (see _passing)
-        # The others: (position in the token, word, entry of the word alone, words that may follow it,
-        # plain topic hits) for each word that starts a phrase.
+        # Per white-space token: (position in the token, word, entry of the word alone, words that may
+        # follow it, plain topic hits) for each word that starts a phrase; () for a "cold" token, one
+        # without any known first word (most tokens). Every split token has one.
         self._plans: dict[str, tuple[_Step, ...]] = {}
         # Per prefix phrase, the words that can follow it (the lookup stops at any other word).
         nexts: dict[str, set[str]] = {}
@@ -296,7 +296,6 @@ class Tagger:
         if len(self._cache) > _CACHE_LIMIT:
             self._cache.clear()
             self._lows.clear()
-            self._cold.clear()
             self._plans.clear()
             self._token_flags.clear()
         return text.split()
@@ -341,11 +340,20 @@ class Tagger:
             for k, word in enumerate(result)
             if word[0] in first
         )  # (position in the token, word, entry of the word alone, words that may follow it, plain topic hits)
-        if plan:
-            self._plans[raw] = plan
-        else:
-            self._cold.add(raw)
+        self._plans[raw] = plan
         return result
+
+    def _steps(self, raws: list[str]) -> list[tuple[_Step, ...]]:
+        """The plan of each token of a field (see ``_plans``), every token split and cached now: the rules
+        then read any token of the article from the cache with no check."""
+        plans = self._plans
+        try:
+            return list(map(plans.__getitem__, raws))  # a token seen before: nearly all of them
+        except KeyError:
+            for raw in raws:
+                if raw not in plans:
+                    self._split(raw)
+            return list(map(plans.__getitem__, raws))
 
     def tag(self, title: str, summary: str) -> Tags:
         """Countries and topics of one article, with the evidence."""
@@ -409,11 +417,13 @@ class Tagger:
     def _tag(self, title: str, summary: str) -> tuple[Tags, _Article]:
         """The rules' tags and the article's state."""
         article = _Article(self, self._raw(title), self._raw(summary))
+        # both fields split before either is read (the cache is emptied only by _raw, above)
+        title_steps, summary_steps = self._steps(article.title), self._steps(article.summary)
         countries: list[str] = []
         weights: dict[str, int] = {}
         hits: list[tuple[str, str, str, str, str, bool]] = []  # Evidence fields
-        self._scan("title", article.title, article, countries, weights, hits)
-        self._scan("summary", article.summary, article, countries, weights, hits)
+        self._scan("title", article.title, title_steps, article, countries, weights, hits)
+        self._scan("summary", article.summary, summary_steps, article, countries, weights, hits)
         minimum = self._summary_min
         topics = [slug for slug, weight in weights.items() if weight >= minimum]
         weak = () if len(topics) == len(weights) else tuple((t, w) for t, w in weights.items() if w < minimum)
@@ -459,6 +469,7 @@ class Tagger:
         self,
         field: str,
         raws: list[str],
+        steps: list[tuple[_Step, ...]],
         article: _Article,
         countries: list[str],
         weights: dict[str, int],
@@ -466,63 +477,110 @@ class Tagger:
     ) -> None:
         """Longest-match lookup over the words of one field (see the module docstring).
 
-        Only white-space tokens that hold a known first word are visited (their "plan" of candidate words
-        is cached); the words after them are fetched from the token cache only while they can still extend
-        a known phrase.
+        Only white-space tokens that hold a known first word are visited (``steps``, their cached "plans"
+        of candidate words, from :meth:`_steps`); the words after them are read from the token cache only
+        while they can still extend a known phrase.
         """
-        cold = self._cold
-        plans = self._plans
-        get = self._cache.get
-        split = self._split
-        nexts = self._nexts.get
-        entries_get = self._entries.get
+        cache = self._cache  # holds every token of the article (see _tag)
         in_title = field == "title"
         count = len(raws)
         skip_j = skip_k = 0  # words before (token skip_j, word skip_k) belong to an earlier match
-        for j in [j for j, raw in enumerate(raws) if raw not in cold]:
-            plan = plans.get(raws[j])
-            if plan is None:
-                split(raws[j])
-                plan = plans.get(raws[j], ())
-            for k, word, entry, following_words, simple in plan:
+        for j in compress(range(count), steps):  # the tokens with a plan (in C: most have none)
+            for k, word, entry, following_words, simple in steps[j]:
                 if j < skip_j or (j == skip_j and k < skip_k):
                     continue
-                found = [(1, entry, j, k)] if entry is not None else []
-                if following_words is not None:  # the word starts longer phrases: read on while one may match
-                    seq = [word]
-                    key = word[0]
-                    at_j, at_k, current = j, k, get(raws[j]) or split(raws[j])  # cached by the plan lookup
-                    while True:
-                        at_k += 1
-                        if at_k >= len(current):
-                            at_j += 1
-                            if at_j >= count:
-                                break
-                            current = get(raws[at_j]) or split(raws[at_j])
-                            at_k = 0
+                if following_words is not None:
+                    # The word starts longer phrases, but the next word mostly goes on with none of them
+                    # ("the", "in", "of" start most steps): that is told before any list is made.
+                    current = cache[raws[j]]
+                    at_j, at_k = (j, k + 1) if k + 1 < len(current) else (j + 1, 0)
+                    if at_j < count:
+                        if not at_k:
+                            current = cache[raws[at_j]]
                         following = current[at_k]
-                        if following[0] not in following_words:  # a barrier's "" never is
-                            break
-                        key = key + " " + following[0]
-                        seq.append(following)
-                        entry = entries_get(key)
-                        if entry is not None:
-                            found.append((len(seq), entry, at_j, at_k))
-                        following_words = nexts(key)
-                        if following_words is None:
-                            break
-                else:
-                    seq = [word]
-                for size, entry, end_j, end_k in reversed(found):
-                    if size == 1 and simple is not None:  # a plain topic term, in line: the commonest hit
-                        text = word[2]
-                        for slug, title_weight, summary_weight, source in simple:
-                            weights[slug] = weights.get(slug, 0) + (title_weight if in_title else summary_weight)
-                            hits.append(("topic", slug, text, field, source, True))
-                        break
-                    if self._match(entry, seq, size, field, (j, k), article, countries, weights, hits):
-                        skip_j, skip_k = end_j, end_k + 1
-                        break
+                        if following[0] in following_words:  # a barrier's "" never is
+                            skip = self._longest(
+                                field,
+                                raws,
+                                (j, k),
+                                entry,
+                                simple,
+                                (at_j, at_k, current),
+                                article,
+                                countries,
+                                weights,
+                                hits,
+                            )
+                            if skip is not None:
+                                skip_j, skip_k = skip
+                            continue
+                    if entry is None:
+                        continue
+                # the word alone
+                if simple is not None:  # a plain topic term, in line: the commonest hit
+                    text = word[2]
+                    for slug, title_weight, summary_weight, source in simple:
+                        weights[slug] = weights.get(slug, 0) + (title_weight if in_title else summary_weight)
+                        hits.append(("topic", slug, text, field, source, True))
+                elif self._match(entry, [word], 1, field, (j, k), article, countries, weights, hits):
+                    skip_j, skip_k = j, k + 1
+
+    def _longest(
+        self,
+        field: str,
+        raws: list[str],
+        at: tuple[int, int],
+        entry: Entry | None,
+        simple: tuple[tuple[str, int, int, str], ...] | None,
+        ahead: tuple[int, int, tuple[Word, ...]],
+        article: _Article,
+        countries: list[str],
+        weights: dict[str, int],
+        hits: list[tuple[str, str, str, str, str, bool]],
+    ) -> tuple[int, int] | None:
+        """Apply the longest phrase that matches from the word at ``at`` (token, word in it), whose next
+        word, at ``ahead`` (token, word in it, the token's words), extends a known phrase; the new start
+        of the scan after it (None: as it was)."""
+        cache = self._cache
+        nexts = self._nexts.get
+        entries_get = self._entries.get
+        count = len(raws)
+        j, k = at
+        at_j, at_k, current = ahead
+        word = cache[raws[j]][k]
+        found = [(1, entry, j, k)] if entry is not None else []
+        seq = [word]
+        key = word[0]
+        following = current[at_k]
+        while True:  # read on while a longer phrase may match
+            key = key + " " + following[0]
+            seq.append(following)
+            longer = entries_get(key)
+            if longer is not None:
+                found.append((len(seq), longer, at_j, at_k))
+            following_words = nexts(key)
+            if following_words is None:
+                break
+            at_k += 1
+            if at_k >= len(current):
+                at_j += 1
+                if at_j >= count:
+                    break
+                current = cache[raws[at_j]]
+                at_k = 0
+            following = current[at_k]
+            if following[0] not in following_words:  # a barrier's "" never is
+                break
+        for size, phrase, end_j, end_k in reversed(found):
+            if size == 1 and simple is not None:  # a plain topic term (as in _scan)
+                text = word[2]
+                for slug, title_weight, summary_weight, source in simple:
+                    weights[slug] = weights.get(slug, 0) + (title_weight if field == "title" else summary_weight)
+                    hits.append(("topic", slug, text, field, source, True))
+                return None
+            if self._match(phrase, seq, size, field, at, article, countries, weights, hits):
+                return end_j, end_k + 1
+        return None
 
     def _match(
         self,
@@ -850,14 +908,10 @@ class _Article:
         if self._words is None:
             self._words = {}
         if field not in self._words:
-            get = self.tagger._cache.get
-            split = self.tagger._split
-            words: list[Word] = []
-            starts = []
-            for raw in self.title if field == "title" else self.summary:
-                starts.append(len(words))
-                words.extend(get(raw) or split(raw))
-            self._words[field] = (words, starts)
+            # every token was split by Tagger._tag: joined in C, with one more start (the end) than tokens
+            tokens = list(map(self.tagger._cache.__getitem__, self.title if field == "title" else self.summary))
+            words: list[Word] = list(chain.from_iterable(tokens))
+            self._words[field] = (words, list(accumulate(map(len, tokens), initial=0)))
         return self._words[field]
 
     def locate(self, field: str, at: tuple[int, int]) -> tuple[list[Word], int]:
