@@ -891,3 +891,36 @@ def test_a_name_shared_by_several_countries_is_read_from_the_text(
     tagger: Tagger, title: str, summary: str, expected: tuple[str, ...]
 ) -> None:
     assert countries(tagger, title, summary) == expected
+
+
+def test_a_contextual_name_is_explained_the_same_in_every_process(data_dir: Path) -> None:
+    """Which context word is quoted does not hang on the process's string hashing."""
+    import os
+    import subprocess
+    import sys
+
+    listing = data_dir / "articles.txt"
+    text = "Georgia: Tbilisi protest\n\nMarchers in Batumi and Kutaisi rejected the Kremlin's law.\n\n"
+    listing.write_text(text + listing.read_text("utf-8"), "utf-8")
+    outputs = set()
+    for seed in ("1", "2", "3"):
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "feeds.cli",
+                "explain",
+                "--data-dir",
+                str(data_dir),
+                "--cache-dir",
+                "off",
+                "Tbilisi",
+            ],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            check=True,
+        )
+        outputs.add(result.stdout)
+    (output,) = outputs
+    assert '(context "batumi")' in output

@@ -940,7 +940,8 @@ class _Article:
             self._lows = frozenset(lows)
             self._joined = " " + " ".join(lows) + " "
         for reading in rule.readings:
-            hit = next(iter(reading.context & self._lows), None) or next(
+            # the first context word in alphabetical order: the same explanation in every process
+            hit = min(reading.context & self._lows, default=None) or next(
                 (phrase for phrase in reading.phrases if phrase in self._joined), None
             )
             if hit:
