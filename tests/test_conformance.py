@@ -667,21 +667,3 @@ def test_checker_catches_defects_planted_in_served_feeds(client):
     del doc["items"][0]["id"]
     problems = feedcheck.check(json.dumps(doc).encode(), "json")
     assert any("id is required" in p.message for p in problems), feedcheck.format_problems(problems)
-
-
-def test_json_feed_layout_is_the_standard_librarys_indented_output():
-    """Feeds are written with the C encoder in json.dumps' indented layout (jsonfeed._indented)."""
-    from feeds.render.jsonfeed import _indented
-
-    values = [
-        {"a": [], "b": {}, "c": None, "d": True, "e": 1, "f": 1.5, "g": 'x\n"é\u2028\x01</script>'},
-        {"items": [{"name": "n", "tags": ("t", "u")}, "s", [1, [2, {}]]], "": ""},
-        [],
-        {},
-        "s",
-        None,
-    ]
-    for value in values:
-        text = json.dumps(value, ensure_ascii=False, indent=2)
-        assert _indented(value, "") == text
-        assert _indented(value, "    ") == text.replace("\n", "\n    ")

@@ -276,7 +276,7 @@ def _preview(parent: etree._Element, page: FeedPage, names: dict[str, dict[str, 
         steps = [("Newer articles", pages.get("next-archive", pages["current"]))]
         if "prev-archive" in pages:
             steps.append(("Older articles", pages["prev-archive"]))
-        preview.links_before(div.find(_LINKS), steps)
+        preview.links(div.find(_BOX), steps)  # a line of their own, after the frame's links
     if not page.entries:
         return
     main = div.find(_MAIN)
@@ -299,7 +299,7 @@ def _preview(parent: etree._Element, page: FeedPage, names: dict[str, dict[str, 
 
 
 _MAIN = f"{{{preview.XHTML}}}main"
-_LINKS = f".//{{{preview.XHTML}}}p[@class='feed-links']"
+_BOX = f".//{{{preview.XHTML}}}div[@class='feed-subscribe']"
 
 
 # A feed's subscription document and archive pages in both formats, for every feed of a large site

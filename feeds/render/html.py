@@ -163,14 +163,6 @@ def _more(urls: Urls, html_path: str, key: str, name: str) -> Markup:
     )
 
 
-# An article is listed on the pages of its countries and topics: its line is made once for them.
-# A topic page of 10,000 articles lists thousands: these lines take less than half of what Jinja took.
-@lru_cache(maxsize=16384)
-def _older(url: str, title: str, published: datetime) -> Markup:
-    """A line of a page's list of older articles: the title linked to the article's page, its date."""
-    return Markup(f'<li><a href="{escape(url)}">{escape(title)}</a> {date(published)}</li>\n')
-
-
 @dataclass(frozen=True)
 class _Named:
     """What ``discover`` reads of a feed."""
@@ -209,8 +201,7 @@ def feed_page(
     # The tables' descriptions are sentences of their own; the page adds its full stop.
     about = feed.description.rstrip(". ")
     context = {"feed": feed, "about": about, "names": names, "discover": [feed]}
-    older = Markup("").join(_older(urls.article(a), a.title, a.published) for a in feed.articles[rich:listed])
-    context |= {"recent": feed.articles[:rich], "older": older}
+    context |= {"recent": feed.articles[:rich], "older": feed.articles[rich:listed]}
     context |= {"archive": archive if len(feed.articles) > listed else None, "unlisted": len(feed.articles) - listed}
     return _page("feed.html", site, urls, heading=feed.name, description=about + ".", path=feed.html_path, **context)
 

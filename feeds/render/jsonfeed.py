@@ -29,8 +29,8 @@ def jsonfeed(page: FeedPage, names: dict[str, dict[str, str]], made: dict | None
         doc["hubs"] = [{"type": "WebSub", "url": page.hub}]
     doc["items"] = []
     # Indented, so that a person who opens the feed in a browser can read it: 3% more bytes gzipped
-    # than compact output.
-    head = _indented(doc, "")
+    # than compact output, and 0.2 ms more for 50 items (indent takes the pure-Python encoder).
+    head = json.dumps(doc, ensure_ascii=False, indent=2)
     if not page.entries:
         return (head + "\n").encode("utf-8")
     made = {} if made is None else made
@@ -62,26 +62,5 @@ def _item(page: FeedPage, names: dict[str, dict[str, str]], article) -> bytes:
     }
     if article.author:
         item["authors"] = [{"name": article.author}]
-    return ("    " + _indented(item, "    ")).encode("utf-8")
-
-
-# The standard library's encoder in C, which it uses only for compact output.
-_SCALAR = json.JSONEncoder(ensure_ascii=False).encode
-
-
-def _indented(value: object, margin: str) -> str:
-    """``value`` as ``json.dumps(value, ensure_ascii=False, indent=2)`` writes it, its lines after
-    the first indented by ``margin``: that layout, with each string, number and null written by
-    the C encoder (with ``indent``, the standard library encodes everything in Python, and an item
-    takes nearly twice as long)."""
-    inner = margin + "  "
-    if isinstance(value, dict):
-        if not value:
-            return "{}"
-        members = (f"{inner}{_SCALAR(key)}: {_indented(item, inner)}" for key, item in value.items())
-        return "{\n" + ",\n".join(members) + f"\n{margin}}}"
-    if isinstance(value, (list, tuple)):
-        if not value:
-            return "[]"
-        return "[\n" + ",\n".join(inner + _indented(item, inner) for item in value) + f"\n{margin}]"
-    return _SCALAR(value)
+    text = json.dumps(item, ensure_ascii=False, indent=2)
+    return ("    " + text.replace("\n", "\n    ")).encode("utf-8")

@@ -74,14 +74,6 @@ def links(parent: etree._Element, pairs: Iterable[tuple[str, str]]) -> None:
         h(line, "a", text, href=href)
 
 
-def links_before(line: etree._Element, pairs: Iterable[tuple[str, str]]) -> None:
-    """Links put at the start of a line of :func:`links`, each followed by a middle dot."""
-    for n, (text, href) in enumerate(pairs):
-        link = etree.Element(f"{{{XHTML}}}a", href=href)
-        link.text, link.tail = text, " · "
-        line.insert(n, link)
-
-
 def when(parent: etree._Element, value: datetime) -> None:
     """``<time datetime="2026-11-27T02:26:13Z">27 Nov 2026</time>``, as the pages write dates."""
     h(parent, "time", day(value), datetime=rfc3339(value))

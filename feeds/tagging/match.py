@@ -482,7 +482,6 @@ class Tagger:
         while they can still extend a known phrase.
         """
         cache = self._cache  # holds every token of the article (see _tag)
-        in_title = field == "title"
         count = len(raws)
         skip_j = skip_k = 0  # words before (token skip_j, word skip_k) belong to an earlier match
         for j in compress(range(count), steps):  # the tokens with a plan (in C: most have none)
@@ -517,11 +516,8 @@ class Tagger:
                     if entry is None:
                         continue
                 # the word alone
-                if simple is not None:  # a plain topic term, in line: the commonest hit
-                    text = word[2]
-                    for slug, title_weight, summary_weight, source in simple:
-                        weights[slug] = weights.get(slug, 0) + (title_weight if in_title else summary_weight)
-                        hits.append(("topic", slug, text, field, source, True))
+                if simple is not None:
+                    _plain(simple, word[2], field, weights, hits)
                 elif self._match(entry, [word], 1, field, (j, k), article, countries, weights, hits):
                     skip_j, skip_k = j, k + 1
 
@@ -572,11 +568,8 @@ class Tagger:
             if following[0] not in following_words:  # a barrier's "" never is
                 break
         for size, phrase, end_j, end_k in reversed(found):
-            if size == 1 and simple is not None:  # a plain topic term (as in _scan)
-                text = word[2]
-                for slug, title_weight, summary_weight, source in simple:
-                    weights[slug] = weights.get(slug, 0) + (title_weight if field == "title" else summary_weight)
-                    hits.append(("topic", slug, text, field, source, True))
+            if size == 1 and simple is not None:
+                _plain(simple, word[2], field, weights, hits)
                 return None
             if self._match(phrase, seq, size, field, at, article, countries, weights, hits):
                 return end_j, end_k + 1
@@ -950,6 +943,21 @@ class _Article:
                     f'{rule.source}: {reading.code or "no country"} (context "{hit.strip()}")',
                 )
         return rule.default, f"{rule.source}: {rule.default or 'no country'} (default)"
+
+
+def _plain(
+    simple: tuple[tuple[str, int, int, str], ...],
+    text: str,
+    field: str,
+    weights: dict[str, int],
+    hits: list[tuple[str, str, str, str, str, bool]],
+) -> None:
+    """The hits of a plain topic term (:attr:`Tagger._simple`), the commonest hit: added without the
+    general :meth:`Tagger._match`."""
+    in_title = field == "title"
+    for slug, title_weight, summary_weight, source in simple:
+        weights[slug] = weights.get(slug, 0) + (title_weight if in_title else summary_weight)
+        hits.append(("topic", slug, text, field, source, True))
 
 
 def _asks_model(countries: tuple[str, ...], mentions: list[tuple[str, str, tuple[int, int], int, str, str]]) -> bool:
