@@ -497,9 +497,9 @@ def test_a_rebuild_with_nothing_changed_renders_nothing_and_keeps_every_file(dat
     assert other["rendered"] > 0 and tree(out) == _clean(data_dir, tmp_path, "--precompress", "--max-age", "600")
 
 
-def test_a_large_site_is_built_whole_and_kept_whole(tmp_path: Path):
-    """Past 2,000 documents a second process renders the article pages: every one is in the tree,
-    with the service's bytes, and recorded, so that the next build keeps each."""
+def _large_site(tmp_path: Path) -> tuple[Path, str]:
+    """A data directory of 2,000 articles, past the size at which a build forks, and its listing;
+    article ``n`` is about ``countries[n % 5]``."""
     data = tmp_path / "data"
     data.mkdir()
     countries = ("France", "Peru", "Chile", "Kenya", "Nepal")
@@ -508,6 +508,13 @@ def test_a_large_site_is_built_whole_and_kept_whole(tmp_path: Path):
         for n in range(2000)
     )
     (data / "articles.txt").write_text(listing, "utf-8")
+    return data, listing
+
+
+def test_a_large_site_is_built_whole_and_kept_whole(tmp_path: Path):
+    """Past 2,000 documents a second process renders the article pages: every one is in the tree,
+    with the service's bytes, and recorded, so that the next build keeps each."""
+    data, listing = _large_site(tmp_path)
     out, cache = tmp_path / "out", tmp_path / "cache"
     first = _cached_build(data, out, cache)
     files = tree(out)
@@ -519,3 +526,29 @@ def test_a_large_site_is_built_whole_and_kept_whole(tmp_path: Path):
         assert client.get(path).data == files[name], name
     again = _cached_build(data, out, cache)
     assert again["rendered"] == again["written"] == 0 and again["unchanged"] == len(files)
+
+
+def test_a_large_site_rebuilt_in_place_matches_a_clean_build(tmp_path: Path):
+    """Past 2,000 documents, a rebuild in place shares the work with a second process too: what it
+    keeps, renders and writes there is recorded, so the tree is a clean build's and the next
+    rebuild keeps every file."""
+    data, listing = _large_site(tmp_path)
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    first = _cached_build(data, out, cache)
+    before = _inodes(out)
+    (data / "articles.txt").write_text(listing.replace("stop for day 1000.", "stop for day 1000 again."), "utf-8")
+    edited = _cached_build(data, out, cache)
+    assert 0 < edited["rendered"] < 50 and edited["files"] == first["files"]
+    assert tree(out) == _clean(data, tmp_path)
+    page = "articles/france-strike-number-1000-goes-on/index.html"
+    changed = {name for name, stat in _inodes(out).items() if before.get(name) != stat}
+    assert page in changed and len(changed) == edited["written"] < 50
+    # another base URL changes every document: rendered in place by both processes
+    was = tree(out)
+    everything = _cached_build(data, out, cache, "--base-url", "https://other.example.org")
+    now = tree(out)
+    assert now == _clean(data, tmp_path / "other", "--base-url", "https://other.example.org")
+    assert everything["rendered"] == first["rendered"]
+    assert everything["written"] == sum(was[name] != body for name, body in now.items()) > 3000
+    again = _cached_build(data, out, cache, "--base-url", "https://other.example.org")
+    assert again["written"] == 0 and again["unchanged"] == again["files"]

@@ -18,11 +18,12 @@ Nothing from the previous tree is published unchecked: a file is kept only when 
 of this user that nobody else may write and holds the expected bytes (those just rendered, the
 sha256 the manifest recorded, or the recorded fingerprint).
 
-Rendering is CPU-bound and holds the interpreter lock, so threads do not help it (a pool of four
-made a complete build slower than one thread, by their contention for the lock): a build that
-renders many documents forks a second process (:class:`~concurrent.futures.ProcessPoolExecutor`)
-that renders and places the pages and the JSON feeds (:func:`_theirs`) while this one does the rest;
-the second process returns what it placed, and this one records it.
+Rendering, and digesting what a document is made of, are CPU-bound and hold the interpreter lock,
+so threads do not help them (a pool of four made a complete build slower than one thread, by their
+contention for the lock): a build of many documents forks a second process
+(:class:`~concurrent.futures.ProcessPoolExecutor`) that keeps or renders and places the pages and
+the JSON feeds (:func:`_theirs`) while this one does the rest; the second process returns what it
+kept and placed, and this one records it.
 
 A build with nothing changed is not even loaded: :meth:`feeds.build.manifest.Manifest.kept`.
 """
@@ -56,8 +57,8 @@ from feeds.render.documents import Document, Publisher, PublishOptions
 
 PRECOMPRESSED = ("gzip", ".gz"), ("br", ".br")
 _TEXT_SUFFIXES = (".html", ".atom", ".rss", ".json", ".opml", ".css", ".js", ".xml")
-# A second process renders when a build renders at least this many documents: forking it costs
-# about 20 ms, and the documents it renders are half the work only when they are many.
+# A second process works when a build has at least this many documents: forking it costs about
+# 20 ms, and the documents it takes are half the work only when they are many.
 _SPLIT = 2000
 _CHUNKS = 64  # the second process's paths in this many chunks, the last of which this one may take
 
@@ -187,9 +188,8 @@ def _write(
     else:
         tree = Tree(out, staging)
 
-    def publish(url_path: str, keep_only: bool = False) -> Published | _Pending | str | None:
-        """One document into the tree, kept, linked or rendered; with ``keep_only``, ``url_path``
-        back when the document cannot be kept as it is."""
+    def publish(url_path: str) -> Published | _Pending | None:
+        """One document into the tree, kept, linked or rendered."""
         found = publisher.resolve(url_path)
         if not isinstance(found, Document):
             return None
@@ -199,8 +199,6 @@ def _write(
         recorded = manifest.unchanged(rels, inputs) if inputs is not None else None
         if recorded is not None and tree.reuse(recorded):
             return Published(None, inputs, False, [(name, False, sha256) for name, sha256 in recorded.items()])
-        if keep_only:
-            return url_path
         feed = url_path if found.kind == "feed" else None
         body = found.render()
         if len(rels) > 1:
@@ -213,21 +211,11 @@ def _write(
     paths = [p for p in publisher.paths() if _wanted(p, formats, feeds_only)]
     pool: ProcessPoolExecutor | None = None
 
-    def published() -> Iterator[Published | str | None]:
+    def published() -> Iterator[Published | None]:
         nonlocal pool
-        later = paths
-        if isinstance(tree, InPlace):
-            # Keeping a file costs a digest and an lstat: all are checked before any is rendered.
-            later = []
-            for path in paths:
-                done = publish(path, keep_only=True)
-                if isinstance(done, str):
-                    later.append(done)
-                else:
-                    yield done
-        theirs = [path for path in later if _theirs(path)] if isinstance(tree, Tree) else []
-        if len(later) < _SPLIT or not theirs:
-            yield from _in_order(map(publish, later))
+        theirs = [path for path in paths if _theirs(path)]
+        if len(paths) < _SPLIT or not theirs:
+            yield from _in_order(map(publish, paths))
             return
         # The child is a fork of this process: it has the site, the publisher and the tree as they
         # are, and runs ``publish`` on its paths (a function of this module runs it: a closure does
@@ -240,7 +228,7 @@ def _write(
             pool.submit(_publish_all, theirs[n : n + size]): theirs[n : n + size] for n in range(0, len(theirs), size)
         }
         _PUBLISH = None
-        yield from _in_order(map(publish, [path for path in later if not _theirs(path)]))
+        yield from _in_order(map(publish, [path for path in paths if not _theirs(path)]))
         # Done with its own, this process takes the child's last chunks while the child has not
         # started them (a future not yet running can be cancelled), so both end together.
         for future in reversed(list(chunks)):
@@ -251,8 +239,8 @@ def _write(
             if future.cancelled():
                 continue
             for done in future.result():
-                if isinstance(done, Published):
-                    tree.adopt(rel for rel, _, _ in done.files)
+                if done is not None:
+                    tree.adopt(done)
                 yield done
 
     try:
@@ -302,10 +290,10 @@ def _write(
     return report
 
 
-_PUBLISH: Callable[[str], Published | _Pending | str | None] | None = None  # what a forked child runs
+_PUBLISH: Callable[[str], Published | _Pending | None] | None = None  # what a forked child runs
 
 
-def _publish_all(paths: list[str]) -> list[Published | str | None]:
+def _publish_all(paths: list[str]) -> list[Published | None]:
     """In the child process: ``publish`` each of ``paths``."""
     assert _PUBLISH is not None
     try:
@@ -323,10 +311,10 @@ class _Pending:
     files: Future[list[Placed]]
 
 
-def _in_order(results: Iterable[Published | _Pending | str | None]) -> Iterator[Published | str | None]:
+def _in_order(results: Iterable[Published | _Pending | None]) -> Iterator[Published | None]:
     """``results`` in their order, each pending one once placed; a few are left pending meanwhile,
     so that the compression threads have work while documents are rendered."""
-    pending: deque[Published | _Pending | str | None] = deque()
+    pending: deque[Published | _Pending | None] = deque()
     for result in results:
         pending.append(result)
         if len(pending) > _AHEAD:
@@ -335,7 +323,7 @@ def _in_order(results: Iterable[Published | _Pending | str | None]) -> Iterator[
         yield _placed(pending.popleft())
 
 
-def _placed(result: Published | _Pending | str | None) -> Published | str | None:
+def _placed(result: Published | _Pending | None) -> Published | None:
     if isinstance(result, _Pending):
         return Published(result.feed, result.inputs, True, result.files.result())
     return result
@@ -443,9 +431,9 @@ class Tree:
                 found[rel] = fingerprint(os.lstat(os.path.join(self.old, rel)))
         return found
 
-    def adopt(self, rels: Iterable[str]) -> None:
-        """Files that another process placed in the new tree."""
-        self.files.update(rels)
+    def adopt(self, done: Published) -> None:
+        """What another process placed in the new tree."""
+        self.files.update(rel for rel, _, _ in done.files)
 
     def _add(self, rel: str) -> str:
         folder = os.path.dirname(rel)
@@ -557,6 +545,21 @@ class InPlace:
             handle.write(data)
         self._pending.append(rel)
         return True
+
+    def adopt(self, done: Published) -> None:
+        """What another process published: files kept in OUT, with the fingerprint recorded (kept
+        unrendered) or as found (rendered to the same bytes), and files written into staging."""
+        for rel, written, _ in done.files:
+            self.files.add(rel)
+            if written:
+                self._pending.append(rel)
+            elif not done.rendered:
+                stamp = self.manifest.fingerprint(rel)
+                assert stamp is not None  # kept by :meth:`reuse`, which checked it
+                self._kept[rel] = stamp
+            else:
+                with contextlib.suppress(OSError):
+                    self._kept[rel] = fingerprint(os.lstat(os.path.join(self.old, rel)))
 
     def commit(self) -> int:
         """Rename each written file over OUT's, linked pages first (:func:`_rank`), then delete OUT's

@@ -127,7 +127,7 @@ class Ledger:
     def to_bytes(self) -> bytes:
         # One record per line: readable diffs in version control, and the fast C encoder.
         head = json.dumps({"format": FORMAT, "authority": self.authority, "created": self.created})[:-1]
-        rows = ",\n".join("  " + json.dumps(r.to_json(), ensure_ascii=False) for r in self.records)
+        rows = ",\n".join("  " + _ENCODE(r.to_json()) for r in self.records)
         return f'{head}, "articles": [\n{rows}\n]}}\n'.encode()
 
 
@@ -222,6 +222,7 @@ def _read_lines(raw: bytes) -> Ledger | None:
 
 
 _DECODER = json.JSONDecoder()
+_ENCODE = json.JSONEncoder(ensure_ascii=False).encode  # json.dumps makes an encoder per call
 
 
 class _DamagedLine(ValueError):
@@ -312,13 +313,17 @@ def assign(entries: tuple[Entry, ...], ledger: Ledger, now: datetime, *, record:
             changed = True
     # articles that share a title keep a sketch of their summaries, to tell them apart after an edit
     titles = Counter(entry.title for entry in entries)
-    if len(titles) < len(entries):
-        for n, entry in enumerate(entries):
-            i = result[n]
-            assert i is not None
-            if titles[entry.title] > 1 and records[i].words != (words := _sketch(entry.summary)):
-                records[i] = replace(records[i], words=words)
-                changed = True
+    old = ledger.records
+    for n, entry in enumerate(entries):
+        i = result[n]
+        assert i is not None
+        r = records[i]
+        edited = i >= len(old) or old[i].summary_sha != r.summary_sha
+        # made when a second article takes the title, then again only when the summary changes
+        wanted = edited if r.words else titles[entry.title] > 1
+        if wanted and r.words != (words := _sketch(entry.summary)):
+            records[i] = replace(r, words=words)
+            changed = True
     chosen = tuple(records[i] for i in result if i is not None)
     ledger = Ledger(ledger.authority, ledger.created, tuple(records))
     return Assigned(chosen, ledger, changed, tuple(problems), tuple(sorted(minted)))
