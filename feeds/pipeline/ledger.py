@@ -125,10 +125,11 @@ class Ledger:
     records: tuple[Record, ...]
 
     def to_bytes(self) -> bytes:
-        # One record per line: readable diffs in version control, and the fast C encoder.
+        # One record per line: readable diffs in version control, and the fast C encoder. The lines
+        # are joined as bytes: joining str of mixed widths costs a third of the encoding again.
         head = json.dumps({"format": FORMAT, "authority": self.authority, "created": self.created})[:-1]
-        rows = ",\n".join("  " + _ENCODE(r.to_json()) for r in self.records)
-        return f'{head}, "articles": [\n{rows}\n]}}\n'.encode()
+        lines = [b"  " + _ENCODE(r.to_json()).encode() for r in self.records]
+        return b'%s, "articles": [\n%s\n]}\n' % (head.encode(), b",\n".join(lines))
 
 
 @dataclass(frozen=True)
