@@ -66,6 +66,9 @@ class Document:
     inputs: Callable[[], bytes] | None = None
 
 
+_FILTERS = frozenset(("limit", "q", "exclude", "country", "topic"))
+
+
 @dataclass(frozen=True)
 class FeedQuery:
     """Filters on a feed: all words of ``q``, none of ``exclude``, any of each tag list."""
@@ -435,13 +438,12 @@ class Publisher:
         return digest
 
     def query(self, args: dict[str, str], path: str = "") -> FeedQuery:
-        """Read filter parameters; ValueError with a message saying what is accepted."""
+        """Read filter parameters; ValueError with a message saying what is accepted. Parameters it
+        does not know are ignored, as a static host ignores every query: a shared link's
+        ``utm_source`` or ``fbclid``, a reader's cache-buster."""
+        args = {key: value for key, value in args.items() if key in _FILTERS}
         if path == SUBSCRIBE:  # the form sends every field, the ones left empty too
             args = {key: value for key, value in args.items() if value.strip()}
-        known = {"limit", "q", "exclude", "country", "topic"}
-        unknown = sorted(set(args) - known)
-        if unknown:
-            raise ValueError(f"unknown parameter {unknown[0]!r}; accepted: country, exclude, limit, q, topic")
         limit = None
         if "limit" in args:
             text = args["limit"]

@@ -16,7 +16,7 @@ from werkzeug.datastructures import EnvironHeaders
 
 from feeds.config import Settings
 from feeds.render.compress import compress
-from feeds.render.documents import MAX_LIMIT, PublishOptions, Redirect
+from feeds.render.documents import MAX_LIMIT, FeedQuery, PublishOptions, Redirect
 from feeds.serve.http import CSP, choose_coding, respond
 from feeds.serve.live import Live, Rendered
 
@@ -122,6 +122,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
                 query = live.publisher(base_url()).query(args, path)
             except ValueError as exc:
                 return _plain(400, f"Bad request: {exc}.\n")
+            if query == FeedQuery():  # no filter, only parameters it ignores: the document itself
+                query = None
+        if query is not None:
             found = live.get(base_url(), path, query)
             if found is None:
                 return _plain(404, "Filters apply to feeds only, e.g. /feeds/all.atom?country=fr&topic=strikes\n")
