@@ -120,6 +120,25 @@ def test_invalid_utf8_is_reported_with_its_byte_offset():
     assert "Caf\ufffd" in text
 
 
+def test_utf16_with_its_byte_order_mark_is_read_with_a_warning(tmp_path: Path):
+    """What Windows editors save as "Unicode": the same articles as the UTF-8 file, and a warning."""
+    for encoding in ("utf-16", "utf-16-be"):
+        data = tmp_path / encoding
+        data.mkdir()
+        text = "\ufeff" + SEED.replace("\n", "\r\n") if encoding == "utf-16-be" else SEED
+        (data / "articles.txt").write_bytes(text.encode(encoding))
+        listing = read_dir(data)
+        assert [(e.title, e.summary, e.location.line) for e in listing.entries] == [
+            (e.title, e.summary, e.location.line) for e in read_dir(SHIPPED).entries
+        ]
+        assert [str(d) for d in listing.diagnostics] == [
+            f"{data / 'articles.txt'}:1: warning: read as UTF-16; save it as UTF-8"
+        ]
+    text, problems = decode("Title\n\nSummary.\n".encode("utf-16")[:-1], "odd.txt")
+    assert str(problems[0]).startswith("odd.txt:1: error: invalid UTF-16 at byte offset")
+    assert text.startswith("Title\n\nSummary")
+
+
 def test_control_characters_are_removed_with_a_warning():
     listing = parse_text("Ti\x00tle\x1b\n\nSum\ufffemary\x08.\n", "c.txt")
     assert listing.entries[0].title == "Title"

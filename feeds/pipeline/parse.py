@@ -23,6 +23,7 @@ defect changes at most the articles on either side of it.
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import os
 import re
@@ -121,10 +122,18 @@ class _Reporter:
 
 
 def decode(data: bytes, path: str) -> tuple[str, list[Diagnostic]]:
-    """UTF-8 with or without BOM; invalid bytes are reported with their offset and replaced."""
+    """UTF-8 with or without BOM; invalid bytes are reported with their offset and replaced. UTF-16
+    with its byte-order mark (what Windows editors call "Unicode") is read, with a warning."""
     problems: list[Diagnostic] = []
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
+    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            text, severity, message = data.decode("utf-16"), Severity.WARNING, "read as UTF-16; save it as UTF-8"
+        except UnicodeDecodeError as exc:
+            text, severity = data.decode("utf-16", errors="replace"), Severity.ERROR
+            message = f"invalid UTF-16 at byte offset {exc.start}: the file must be saved as UTF-8"
+        return text, [Diagnostic(Location(path, 1), severity, message)]
     try:
         return data.decode("utf-8"), problems
     except UnicodeDecodeError as exc:
