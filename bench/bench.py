@@ -38,6 +38,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from feeds.pipeline.load import HOLD
+
 ROOT = Path(__file__).resolve().parent.parent
 GEN = Path(os.environ.get("BENCH_GEN", ROOT.parent / "shared" / "bench" / "gen_articles.py"))
 WORK = ROOT / ".bench"
@@ -295,6 +297,9 @@ def complete(n: int, target: Path, hugo: str | None) -> None:
     cut = text.index(b"\n\n", text.index(b"\n\n") + 2)  # the end of the first summary
     try:
         listing.write_bytes(text[:cut] + b" Edited." + text[cut:])
+        # A person saves, then types the command: a build within HOLD of a save first waits for the
+        # file to hold still (feeds.pipeline.load.load_still).
+        time.sleep(HOLD)
         t_edit, m_edit, _ = run_measured([*base, str(out), "--json"], cwd=ROOT, env=env)
     finally:
         listing.write_bytes(text)

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from feeds.config import NoDataDir, cache_dir_of, find_data_dir
-from feeds.pipeline.load import DataError, Loaded, load, read_meta
+from feeds.pipeline.load import Changed, DataError, Loaded, load_still, read_meta
 
 
 class _NoDataDir(click.ClickException):
@@ -45,11 +45,13 @@ cache_dir_option = click.option(
 
 def _load(data_dir: Path, cache_dir: Path | None, *, persist: bool = True) -> Loaded:
     try:
-        return load(data_dir, persist=persist, cache_dir=cache_dir)
+        return load_still(data_dir, persist=persist, cache_dir=cache_dir)
     except DataError as exc:
         for problem in exc.diagnostics:
             click.echo(str(problem), err=True)
         raise click.ClickException("cannot load the tagging data") from exc
+    except Changed as exc:
+        raise click.ClickException(f"{exc} kept changing while it was read; nothing was recorded") from exc
 
 
 def _report(loaded: Loaded) -> None:

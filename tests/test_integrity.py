@@ -9,16 +9,19 @@ import re
 import resource
 import subprocess
 import sys
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import feedparser
 from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
 
 from feeds.cli import main
 from feeds.pipeline.ledger import LEDGER_NAME
-from feeds.pipeline.load import load
+from feeds.pipeline.load import HOLD, load
 from feeds.pipeline.parse import Limits, parse_text, read_dir
 
 from .conftest import ROOT
@@ -393,3 +396,36 @@ def test_json_check_counts_the_problems(tmp_path: Path):
     _write(tmp_path, "")
     result = CliRunner().invoke(main, ["check", "--json", "--data-dir", str(tmp_path), "--cache-dir", "off"])
     assert json.loads(result.stdout)["warnings"] == 1
+
+
+def test_a_build_started_by_a_save_in_place_waits_for_the_whole_file(tmp_path: Path):
+    """An editor saving in place truncates the file, then writes it: a build started in between (by a
+    file watcher) publishes and records the whole file, not the empty or half-written one."""
+    data = tmp_path / "data"
+    text = "".join(f"Peru: Strike number {n}\n\nMiners in Lima stop for day {n}.\n\n" for n in range(40))
+    listing = _write(data, text)
+    with open(listing, "r+b") as handle:
+        handle.truncate(0)  # the save has begun
+        rest = text.encode()
+
+        def finish() -> None:
+            time.sleep(HOLD / 5)
+            handle.write(rest[: len(rest) // 2])
+            handle.flush()
+            time.sleep(HOLD / 5)
+            handle.write(rest[len(rest) // 2 :])
+            handle.flush()
+
+        writer = threading.Thread(target=finish)
+        writer.start()
+        out = tmp_path / "out"
+        args = ["build", str(out), "--base-url", "https://example.org", "--data-dir", str(data), "--cache-dir", "off"]
+        result = CliRunner().invoke(main, args)
+        writer.join()
+    assert result.exit_code == 0, result.output
+    feed = feedparser.parse((out / "feeds/all.atom").read_bytes())
+    assert len(feed.entries) == 40 and feed.entries[0].title == "Peru: Strike number 0"
+    ledger = json.loads((data / LEDGER_NAME).read_text("utf-8"))
+    assert sorted(record["title"] for record in ledger["articles"]) == sorted(
+        f"Peru: Strike number {n}" for n in range(40)
+    )

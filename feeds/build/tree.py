@@ -51,7 +51,7 @@ from feeds.build.manifest import Fingerprint, Manifest, fingerprint, stamp
 from feeds.files import is_trusted
 from feeds.model import Diagnostic
 from feeds.pipeline.index import Site
-from feeds.pipeline.load import DataError, load
+from feeds.pipeline.load import Changed, DataError, load_still
 from feeds.render.compress import compress
 from feeds.render.documents import Document, Publisher, PublishOptions
 
@@ -139,11 +139,13 @@ def build(
             unchanged=files, files=files, articles=int(summary["articles"]), warnings=list(summary["warnings"])
         )
     try:
-        loaded = load(data_dir, cache_dir=cache_dir)
+        loaded = load_still(data_dir, cache_dir=cache_dir)
         # The data as loaded: the ledger as the load leaves it (it records what it minted or dated).
         recorded = stamp(data_dir, *settings) if manifest is not None else None
     except DataError as exc:
         raise BuildError("the data has errors; nothing was written", tuple(exc.diagnostics)) from exc
+    except Changed as exc:
+        raise BuildError(f"{exc} kept changing while it was read; nothing was written") from exc
     if loaded.errors:
         raise BuildError("the data has errors; nothing was written", loaded.errors)
     site = loaded.site

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import os
+import stat
 import time
 import tomllib
 from collections.abc import Callable, Iterator, Mapping
@@ -17,7 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from feeds.model import Article, Diagnostic, Entry, Location, Severity
 from feeds.pipeline.index import Site, SiteMeta, index
-from feeds.pipeline.ledger import identify
+from feeds.pipeline.ledger import LEDGER_NAME, identify
 from feeds.pipeline.parse import Limits, read_dir
 from feeds.tagging.cache import Found, Tables, article_key, tag_all
 from feeds.tagging.match import Tagger, TaggingDataError
@@ -119,6 +121,75 @@ def load(
         except TaggingDataError as exc:
             location = Location(str(exc.path), exc.line or 0)
             raise DataError([Diagnostic(location, Severity.ERROR, exc.message)]) from exc
+
+
+#: A load that is not the service's (a build, a command) reads the data once no file of it was saved
+#: in the last this many seconds, or once it has held still that long: an editor saving a file in
+#: place truncates it first, and a build started by the save (a file watcher's) would read it empty or
+#: half-written, publish that and record it.
+HOLD = 0.1
+_PATIENCE = 30.0  # seconds such a load waits for data that keeps changing
+
+
+def load_still(data_dir: Path, *, persist: bool = True, cache_dir: Path | None = None) -> Loaded:
+    """:func:`load` once the data holds still, and again if a file is saved while it is read;
+    :class:`Changed` when it is still changing after half a minute. (The service watches instead:
+    :class:`feeds.serve.live.Live`.)"""
+    deadline = time.monotonic() + _PATIENCE
+    while True:
+        sig = _held_still(data_dir, deadline)
+        try:
+            return load(
+                data_dir, persist=persist, cache_dir=cache_dir, unchanged=lambda held=sig: signature(data_dir) == held
+            )
+        except Changed:
+            if time.monotonic() > deadline:
+                raise
+
+
+def _held_still(data_dir: Path, deadline: float) -> tuple:
+    """The data's :func:`signature` once no file (but the ledger, which loads write whole) has changed
+    for :data:`HOLD` seconds: after the newest file's mtime plus HOLD, or for HOLD when that is
+    further off (a clock ahead of this one)."""
+    hold = int(HOLD * 1e9)
+    sig = signature(data_dir)
+    while True:
+        newest = max((entry[3] for entry in sig if len(entry) == 4 and entry[0] != LEDGER_NAME), default=0)
+        wait = newest + hold - time.time_ns()
+        if wait <= 0:
+            return sig
+        if time.monotonic() > deadline:
+            raise Changed(str(data_dir))
+        time.sleep(min(wait, hold) / 1e9)
+        again = signature(data_dir)
+        if again == sig:
+            return sig
+        sig = again
+
+
+def signature(data_dir: Path) -> tuple:
+    """What changes when an editor touches the data: names, kinds, sizes and mtimes of its inputs (the
+    ledger too: a replica with a read-only ledger gets new ids in a ledger shipped alone).
+
+    ``stat`` only: nothing is opened here, so a FIFO or a device among the files cannot block a check.
+    """
+    try:
+        names = sorted(
+            p.name
+            for p in data_dir.iterdir()
+            if (p.suffix in (".txt", ".toml") or p.name == LEDGER_NAME) and not p.name.startswith(".")
+        )
+    except OSError as exc:
+        return (("error", str(exc)),)
+    entries = []
+    for name in names:
+        try:
+            st = os.stat(data_dir / name)
+        except OSError as exc:  # a broken symlink, or a file removed since the listing
+            entries.append((name, "error", exc.errno or 0, 0))
+            continue
+        entries.append((name, stat.S_IFMT(st.st_mode), st.st_size, st.st_mtime_ns))
+    return tuple(entries)
 
 
 @contextlib.contextmanager

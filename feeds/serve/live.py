@@ -24,8 +24,7 @@ from pathlib import Path
 from werkzeug.http import http_date, quote_etag
 
 from feeds.model import Diagnostic, Location, Severity
-from feeds.pipeline.ledger import LEDGER_NAME
-from feeds.pipeline.load import Changed, DataError, Loaded, load
+from feeds.pipeline.load import Changed, DataError, Loaded, load, signature
 from feeds.pipeline.parse import Limits
 from feeds.render.compress import compress
 from feeds.render.documents import Document, FeedQuery, Publisher, PublishOptions, Redirect
@@ -113,31 +112,6 @@ class LRU:
 
     def __len__(self) -> int:
         return len(self._data)
-
-
-def signature(data_dir: Path) -> tuple:
-    """What changes when an editor touches the data: names, kinds, sizes and mtimes of its inputs (the
-    ledger too: a replica with a read-only ledger gets new ids in a ledger shipped alone).
-
-    ``stat`` only: nothing is opened here, so a FIFO or a device among the files cannot block a check.
-    """
-    try:
-        names = sorted(
-            p.name
-            for p in data_dir.iterdir()
-            if (p.suffix in (".txt", ".toml") or p.name == LEDGER_NAME) and not p.name.startswith(".")
-        )
-    except OSError as exc:
-        return (("error", str(exc)),)
-    entries = []
-    for name in names:
-        try:
-            st = os.stat(data_dir / name)
-        except OSError as exc:  # a broken symlink, or a file removed since the listing
-            entries.append((name, "error", exc.errno or 0, 0))
-            continue
-        entries.append((name, stat.S_IFMT(st.st_mode), st.st_size, st.st_mtime_ns))
-    return tuple(entries)
 
 
 def content_digest(data_dir: Path, sig: tuple) -> str:
