@@ -284,7 +284,8 @@ def test_the_checks_open_no_fifo_or_device(data_dir: Path):
     """The timer's checks only stat non-regular files: a FIFO cannot block them."""
     import os
 
-    from feeds.serve.live import content_digest, signature
+    from feeds.pipeline.load import signature
+    from feeds.serve.live import content_digest
 
     os.mkfifo(data_dir / "pipe.txt")
     (data_dir / "zero.txt").symlink_to("/dev/zero")

@@ -314,17 +314,18 @@ def assign(entries: tuple[Entry, ...], ledger: Ledger, now: datetime, *, record:
             changed = True
     # articles that share a title keep a sketch of their summaries, to tell them apart after an edit
     titles = Counter(entry.title for entry in entries)
-    old = ledger.records
-    for n, entry in enumerate(entries):
-        i = result[n]
-        assert i is not None
-        r = records[i]
-        edited = i >= len(old) or old[i].summary_sha != r.summary_sha
-        # made when a second article takes the title, then again only when the summary changes
-        wanted = edited if r.words else titles[entry.title] > 1
-        if wanted and r.words != (words := _sketch(entry.summary)):
-            records[i] = replace(r, words=words)
-            changed = True
+    if len(titles) < len(entries):
+        old = ledger.records
+        for n, entry in enumerate(entries):
+            i = result[n]
+            assert i is not None
+            r = records[i]
+            edited = i >= len(old) or old[i].summary_sha != r.summary_sha
+            # made when a second article takes the title, then again only when the summary changes
+            wanted = edited if r.words else titles[entry.title] > 1
+            if wanted and r.words != (words := _sketch(entry.summary)):
+                records[i] = replace(r, words=words)
+                changed = True
     chosen = tuple(records[i] for i in result if i is not None)
     ledger = Ledger(ledger.authority, ledger.created, tuple(records))
     return Assigned(chosen, ledger, changed, tuple(problems), tuple(sorted(minted)))

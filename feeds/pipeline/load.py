@@ -123,18 +123,16 @@ def load(
             raise DataError([Diagnostic(location, Severity.ERROR, exc.message)]) from exc
 
 
-#: A load that is not the service's (a build, a command) reads the data once no file of it was saved
-#: in the last this many seconds, or once it has held still that long: an editor saving a file in
-#: place truncates it first, and a build started by the save (a file watcher's) would read it empty or
-#: half-written, publish that and record it.
+#: Seconds a build's or a command's data must have held still before it is read: an editor saving a
+#: file in place truncates it first, and a build started by the save (a file watcher's) would read it
+#: empty or half-written, publish that and record it. (The service watches: feeds.serve.live.Live.)
 HOLD = 0.1
 _PATIENCE = 30.0  # seconds such a load waits for data that keeps changing
 
 
 def load_still(data_dir: Path, *, persist: bool = True, cache_dir: Path | None = None) -> Loaded:
     """:func:`load` once the data holds still, and again if a file is saved while it is read;
-    :class:`Changed` when it is still changing after half a minute. (The service watches instead:
-    :class:`feeds.serve.live.Live`.)"""
+    :class:`Changed` when it is still changing after half a minute."""
     deadline = time.monotonic() + _PATIENCE
     while True:
         sig = _held_still(data_dir, deadline)
